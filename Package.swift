@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "dicomizer",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dicomizer", targets: ["dicomizer"]),
+        .library(name: "WSIDICOM", targets: ["WSIDICOM"]),
+        .library(name: "WSISources", targets: ["WSISources"]),
+        .library(name: "WSIPyramid", targets: ["WSIPyramid"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C wrappers: one per native library, nothing else in them.
+        .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
+        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "COpenJPEG", pkgConfig: "libopenjp2", providers: [.apt(["libopenjp2-7-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(
+            name: "CDCMTKShim",
+            linkerSettings: [
+                .linkedLibrary("dcmnet"), .linkedLibrary("dcmdata"),
+                .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
+            ]
+        ),
+
+        // Codecs: JPEG, JPEG 2000, PNG; images as value types.
+        .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG"]),
+        // Slide sources: one file per source kind behind `SlideSource`.
+        .target(name: "WSISources", dependencies: ["WSICodecs", "CTIFF", "COpenSlide"]),
+        // DICOM: Part 10 writing and reading, the WSI IOD, UIDs, metadata mapping.
+        .target(name: "WSIDICOM", dependencies: ["WSICodecs"]),
+        // The pyramid engine: planning, downsampling, the streaming conversion.
+        .target(name: "WSIPyramid", dependencies: ["WSICodecs", "WSISources", "WSIDICOM"]),
+        .executableTarget(
+            name: "dicomizer",
+            dependencies: [
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test-slide generator (tools/testslide): realistic tissue-like slides in several shapes.
+        .executableTarget(
+            name: "wsi-testslide",
+            dependencies: ["WSICodecs", "CTIFF", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/testslide"
+        ),
+        .testTarget(
+            name: "WSITests",
+            dependencies: ["WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim"],
+            path: "Tests/WSITests"
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)

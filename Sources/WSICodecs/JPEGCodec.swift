@@ -1,0 +1,100 @@
+import CTurboJPEG
+
+/// Chroma subsampling of a JPEG stream.
+public enum ChromaSubsampling: String, Sendable, CaseIterable, Codable {
+    case s444 = "444", s422 = "422", s420 = "420"
+
+    var turbo: Int32 {
+        switch self {
+        case .s444: return Int32(TJSAMP_444.rawValue)
+        case .s422: return Int32(TJSAMP_422.rawValue)
+        case .s420: return Int32(TJSAMP_420.rawValue)
+        }
+    }
+}
+
+/// What a JPEG stream's header says, without decoding it.
+public struct JPEGInfo: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    /// True when the three components hold R, G, B rather than Y, Cb, Cr.
+    public let isRGBCoded: Bool
+    public let isGrayscale: Bool
+    /// Chroma subsampling of a YCbCr stream (nil for others, such as 4:4:0 or 4:1:1).
+    public let subsampling: ChromaSubsampling?
+}
+
+/// Decodes JPEG streams with TurboJPEG. Not thread-safe: make one per task.
+public final class JPEGDecoder {
+    private let handle: tjhandle
+
+    public init() {
+        guard let handle = tjInitDecompress() else { fatalError("TurboJPEG could not allocate a decompressor") }
+        self.handle = handle
+    }
+
+    deinit { tjDestroy(handle) }
+
+    private var lastError: String { String(cString: tjGetErrorStr2(handle)) }
+
+    public func info(_ data: [UInt8]) throws -> JPEGInfo {
+        var w: Int32 = 0, h: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
+        let status = data.withUnsafeBufferPointer {
+            tjDecompressHeader3(handle, $0.baseAddress, UInt(data.count), &w, &h, &subsamp, &colorspace)
+        }
+        guard status == 0 else { throw CodecError("JPEG", lastError) }
+        return JPEGInfo(width: Int(w), height: Int(h), isRGBCoded: colorspace == Int32(TJCS_RGB.rawValue),
+                        isGrayscale: colorspace == Int32(TJCS_GRAY.rawValue),
+                        subsampling: ChromaSubsampling.allCases.first { $0.turbo == subsamp })
+    }
+
+    /// Decodes a complete JPEG stream to RGB.
+    public func decode(_ data: [UInt8]) throws -> RGBImage {
+        let header = try info(data)
+        var pixels = [UInt8](repeating: 0, count: header.width * header.height * 3)
+        let status = data.withUnsafeBufferPointer { src in
+            pixels.withUnsafeMutableBufferPointer { dst in
+                tjDecompress2(handle, src.baseAddress, UInt(data.count), dst.baseAddress, Int32(header.width),
+                              Int32(header.width * 3), Int32(header.height), Int32(TJPF_RGB.rawValue), 0)
+            }
+        }
+        // TurboJPEG returns -1 with a warning for recoverable damage; a fatal error leaves nothing usable.
+        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
+            throw CodecError("JPEG", lastError)
+        }
+        return RGBImage(width: header.width, height: header.height, pixels: pixels)
+    }
+}
+
+/// Encodes RGB images as baseline JPEG (YCbCr) with TurboJPEG. Not thread-safe: make one per task.
+public final class JPEGEncoder {
+    private let handle: tjhandle
+    public let quality: Int
+    public let subsampling: ChromaSubsampling
+
+    public init(quality: Int = 90, subsampling: ChromaSubsampling = .s420) {
+        guard let handle = tjInitCompress() else { fatalError("TurboJPEG could not allocate a compressor") }
+        self.handle = handle
+        self.quality = quality
+        self.subsampling = subsampling
+    }
+
+    deinit { tjDestroy(handle) }
+
+    public func encode(_ image: RGBImage) throws -> [UInt8] {
+        let capacity = Int(tjBufSize(Int32(image.width), Int32(image.height), subsampling.turbo))
+        var out = [UInt8](repeating: 0, count: capacity)
+        var size: UInt = UInt(capacity)
+        let status = image.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst -> Int32 in
+                var pointer: UnsafeMutablePointer<UInt8>? = dst.baseAddress
+                return tjCompress2(handle, src.baseAddress, Int32(image.width), Int32(image.width * 3), Int32(image.height),
+                                   Int32(TJPF_RGB.rawValue), &pointer, &size, subsampling.turbo, Int32(quality),
+                                   TJFLAG_NOREALLOC)
+            }
+        }
+        guard status == 0 else { throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle))) }
+        out.removeSubrange(Int(size)...)
+        return out
+    }
+}

@@ -1,0 +1,56 @@
+import WSICodecs
+import WSIDICOM
+
+/// Encodes tiles for one output compression and says how to label the result in DICOM.
+struct FrameCodec: Sendable {
+    let compression: OutputCompression
+    let quality: Int
+    let subsampling: ChromaSubsampling
+    private let encoders: HandlePool<JPEGEncoder>
+
+    init(compression: OutputCompression, quality: Int, subsampling: ChromaSubsampling) {
+        self.compression = compression
+        self.quality = quality
+        self.subsampling = subsampling
+        encoders = HandlePool { JPEGEncoder(quality: quality, subsampling: subsampling) }
+    }
+
+    var transferSyntax: TransferSyntax {
+        switch compression {
+        case .jpeg: return .jpegBaseline
+        case .jpeg2000: return .jpeg2000
+        case .jpeg2000Lossless: return .jpeg2000Lossless
+        case .none: return .explicitVRLittleEndian
+        }
+    }
+
+    var photometricInterpretation: String {
+        switch compression {
+        case .jpeg: return subsampling == .s444 ? "YBR_FULL" : "YBR_FULL_422"
+        case .jpeg2000: return "YBR_ICT"
+        case .jpeg2000Lossless: return "YBR_RCT"
+        case .none: return "RGB"
+        }
+    }
+
+    /// The DICOM method term when this codec is lossy.
+    var lossyMethod: String? {
+        switch compression {
+        case .jpeg: return "ISO_10918_1"
+        case .jpeg2000: return "ISO_15444_1"
+        case .jpeg2000Lossless, .none: return nil
+        }
+    }
+
+    /// JPEG 2000 compression ratio for a JPEG-like quality setting (90 gives 10:1).
+    var jpeg2000Ratio: Double { Double(max(2, 100 - quality)) }
+
+    func encode(_ tile: RGBImage) throws -> [UInt8] {
+        switch compression {
+        case .jpeg: return try encoders.with { try $0.encode(tile) }
+        case .jpeg2000: return try JPEG2000Codec.encode(tile, ratio: jpeg2000Ratio)
+        case .jpeg2000Lossless: return try JPEG2000Codec.encode(tile, ratio: nil)
+        case .none: return tile.pixels
+        }
+    }
+}

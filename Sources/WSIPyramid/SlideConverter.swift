@@ -1,0 +1,269 @@
+import Foundation
+import WSICodecs
+import WSIDICOM
+import WSISources
+
+/// Converts one slide into a DICOM WSI pyramid in a single streaming pass over level 0.
+///
+/// Level 0 is read one band (a row of tiles) at a time; its frames are copied from the source or encoded
+/// in parallel, and the band, halved, feeds the next level's band, which emits when full, and so on down:
+/// every level is written in TILED_FULL order while memory holds about two bands of level 0.
+public final class SlideConverter {
+    public let source: any SlideSource
+    public let options: ConversionOptions
+    private let progress: (@Sendable (ConversionProgress) -> Void)?
+    public static let version = "0.1.0"
+
+    public init(source: any SlideSource, options: ConversionOptions, progress: (@Sendable (ConversionProgress) -> Void)? = nil) {
+        self.source = source
+        self.options = options
+        self.progress = progress
+    }
+
+    /// One output level being written: its writer and the band it is accumulating from the level above.
+    private final class LevelState {
+        let index: Int
+        let width: Int
+        let height: Int
+        let writer: Part10Writer
+        let description: WSIInstanceDescription
+        var band: RGBImage
+        var rowsFilled = 0
+        var nextTileRow = 0
+        var copiedFrames = 0
+
+        init(index: Int, width: Int, height: Int, tileHeight: Int, writer: Part10Writer, description: WSIInstanceDescription, background: RGB) {
+            self.index = index
+            self.width = width
+            self.height = height
+            self.writer = writer
+            self.description = description
+            band = index == 0 ? RGBImage(width: 0, height: 0) : RGBImage(width: width, height: tileHeight, fill: background)
+        }
+    }
+
+    public func run() throws -> ConversionReport {
+        let started = Date()
+        guard options.quality >= 1 && options.quality <= 100 else { throw ConversionError("--quality must be 1 to 100") }
+        let folder = try OutputFolder(path: options.outputDirectory, overwrite: options.overwrite)
+
+        // Decide between copying level-0 tiles and re-encoding them.
+        let raw = options.reencode ? nil : source.rawTiles
+        var compression = options.compression
+        if compression == nil {
+            if case .jpeg2000? = raw?.encoding { compression = .jpeg2000 } else { compression = .jpeg }
+        }
+        let codec = FrameCodec(compression: compression!, quality: options.quality, subsampling: options.subsampling)
+        var copy: (any RawTileSource)? = nil
+        if let raw, options.tileSize == nil || (options.tileSize == raw.tileWidth && options.tileSize == raw.tileHeight) {
+            switch (raw.encoding, codec.compression) {
+            case (.jpeg, .jpeg), (.jpeg2000, .jpeg2000): copy = raw
+            case (.jpeg2000(_, let reversible), .jpeg2000Lossless) where reversible: copy = raw
+            default: break
+            }
+        }
+        let tileWidth = copy?.tileWidth ?? options.tileSize ?? 256
+        let tileHeight = copy?.tileHeight ?? options.tileSize ?? 256
+        guard tileWidth >= 16, tileHeight >= 16, tileWidth <= 4096, tileHeight <= 4096, tileWidth % 2 == 0, tileHeight % 2 == 0 else {
+            throw ConversionError("tile size \(tileWidth)x\(tileHeight) is not supported (even, 16 to 4096)")
+        }
+        let plan = PyramidPlan.plan(width: source.width, height: source.height, tileWidth: tileWidth, tileHeight: tileHeight, maxLevels: options.maxLevels)
+
+        // Metadata: the source's, overridden by the user's.
+        let props = source.properties
+        var fromSource = WSIMetadata()
+        fromSource.equipment.manufacturer = props.manufacturer
+        fromSource.equipment.modelName = props.modelName
+        fromSource.equipment.deviceSerialNumber = props.deviceSerialNumber
+        fromSource.equipment.softwareVersions = props.softwareVersions
+        fromSource.acquisitionDateTime = props.acquisitionDateTime
+        fromSource.objectivePower = props.objectivePower
+        if let x = props.mppX, let y = props.mppY, x > 0, y > 0 { fromSource.pixelSpacing = [y / 1000, x / 1000] }
+        let metadata = fromSource.merging(options.metadata)
+        let name = ((source.path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let identity = WSISlideIdentity(metadata: metadata, fallbackName: name, now: Self.now())
+        let builder = WSIDataSetBuilder(metadata: metadata, identity: identity, iccProfile: props.iccProfile, softwareVersion: Self.version)
+
+        var sourceHistory: LossyCompression?
+        if let method = props.lossyMethod { sourceHistory = LossyCompression(methods: [method], ratios: [props.lossyRatio ?? 1]) }
+        var ourHistory = sourceHistory
+        if let method = codec.lossyMethod { ourHistory = (sourceHistory ?? LossyCompression(methods: [], ratios: [])).appending(method: method, ratio: 1) }
+
+        var report = ConversionReport(input: source.path, format: source.formatName, outputDirectory: folder.path,
+                                      studyInstanceUID: identity.studyInstanceUID, seriesInstanceUID: identity.seriesInstanceUID,
+                                      threads: options.threads)
+        var levels: [LevelState] = []
+        var committed: [String] = []
+        do {
+            for (index, level) in plan.levels.enumerated() {
+                var description = WSIInstanceDescription(
+                    flavor: .volume(original: index == 0), totalWidth: level.width, totalHeight: level.height,
+                    tileWidth: tileWidth, tileHeight: tileHeight, photometricInterpretation: codec.photometricInterpretation,
+                    transferSyntax: codec.transferSyntax, lossyCompression: ourHistory,
+                    pixelSpacing: metadata.pixelSpacing.map { $0.map { $0 * Double(level.downsample) } }, instanceNumber: index + 1,
+                    derivationDescription: index == 0 ? nil : "Downsampled \(level.downsample)x from level 0 by area averaging")
+                if index == 0, let copy {
+                    switch copy.encoding {
+                    case .jpeg(let rgbCoded):
+                        description.photometricInterpretation = rgbCoded ? "RGB" : "YBR_FULL_422"
+                        description.transferSyntax = .jpegBaseline
+                    case .jpeg2000(let transform, let reversible):
+                        description.photometricInterpretation = transform ? (reversible ? "YBR_RCT" : "YBR_ICT") : "RGB"
+                        description.transferSyntax = reversible ? .jpeg2000Lossless : .jpeg2000
+                    }
+                    description.lossyCompression = sourceHistory
+                }
+                let uid = UID.make()
+                let writer = try Part10Writer(
+                    path: folder.file("level-\(index).dcm"), dataSet: builder.dataSet(for: description, sopInstanceUID: uid),
+                    sopInstanceUID: uid, transferSyntax: description.transferSyntax, frameCount: description.frameCount,
+                    nativeFrameLength: tileWidth * tileHeight * 3, extendedOffsetThreshold: options.extendedOffsetThreshold)
+                levels.append(LevelState(index: index, width: level.width, height: level.height, tileHeight: tileHeight,
+                                         writer: writer, description: description, background: props.background))
+            }
+
+            // The single pass over level 0.
+            let bands = (source.height + tileHeight - 1) / tileHeight
+            let needsPixels = copy == nil || levels.count > 1
+            for row in 0..<bands {
+                let y = row * tileHeight
+                let bandHeight = min(tileHeight, source.height - y)
+                let image = needsPixels ? try source.readRegion(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads) : nil
+                try emit(level: 0, band: image, levels: levels, codec: codec, copy: copy)
+                progress?(ConversionProgress(stage: "pyramid", done: row + 1, total: bands))
+            }
+            for level in levels.dropFirst() where level.rowsFilled > 0 {
+                let partial = level.band.crop(x: 0, y: 0, width: level.width, height: level.rowsFilled)
+                level.rowsFilled = 0
+                try emit(level: level.index, band: partial, levels: levels, codec: codec, copy: nil)
+            }
+            let uncompressedFrame = tileWidth * tileHeight * 3
+            for level in levels {
+                var ratios = level.description.lossyCompression?.ratios
+                if level.copiedFrames < level.description.frameCount, codec.lossyMethod != nil, ratios != nil {
+                    ratios![ratios!.count - 1] = level.writer.compressionRatio(uncompressedFrameBytes: uncompressedFrame)
+                }
+                try level.writer.finish(lossyRatios: ratios)
+                committed.append(level.writer.path)
+                report.instances.append(instanceReport(level.writer, level.description, level: level.index, copied: level.copiedFrames))
+            }
+            report.pyramidSeconds = Date().timeIntervalSince(started)
+
+            // Associated images.
+            let associatedStart = Date()
+            var instanceNumber = levels.count
+            let wanted: [(AssociatedImageKind, WSIImageFlavor, Bool)] = [
+                (.label, .label, options.includeLabel), (.overview, .overview, options.includeOverview), (.thumbnail, .thumbnail, options.includeThumbnail),
+            ]
+            for (kind, flavor, include) in wanted where include && source.associatedImageKinds.contains(kind) {
+                var image = try source.associatedImage(kind)
+                image = Downsample.fit(image, maxSide: 65_535)
+                instanceNumber += 1
+                let spacing = associatedSpacing(flavor, image: image, levelZeroSpacing: metadata.pixelSpacing)
+                var description = WSIInstanceDescription(
+                    flavor: flavor, totalWidth: image.width, totalHeight: image.height, tileWidth: image.width, tileHeight: image.height,
+                    photometricInterpretation: codec.photometricInterpretation, transferSyntax: codec.transferSyntax,
+                    lossyCompression: codec.lossyMethod.map { LossyCompression(methods: [$0], ratios: [1]) },
+                    pixelSpacing: spacing, instanceNumber: instanceNumber)
+                if flavor == .thumbnail { description.lossyCompression = ourHistory }
+                let uid = UID.make()
+                let writer = try Part10Writer(
+                    path: folder.file("\(kind.rawValue).dcm"), dataSet: builder.dataSet(for: description, sopInstanceUID: uid),
+                    sopInstanceUID: uid, transferSyntax: description.transferSyntax, frameCount: 1,
+                    nativeFrameLength: image.byteCount, extendedOffsetThreshold: options.extendedOffsetThreshold)
+                do {
+                    try writer.append(frame: try codec.encode(image))
+                    var ratios = description.lossyCompression?.ratios
+                    if ratios != nil { ratios![ratios!.count - 1] = writer.compressionRatio(uncompressedFrameBytes: image.byteCount) }
+                    try writer.finish(lossyRatios: ratios)
+                } catch {
+                    writer.abandon()
+                    throw error
+                }
+                committed.append(writer.path)
+                report.instances.append(instanceReport(writer, description, level: nil, copied: 0))
+            }
+            report.associatedSeconds = Date().timeIntervalSince(associatedStart)
+        } catch {
+            for level in levels { level.writer.abandon() }
+            for path in committed { unlink(path) }
+            throw error
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Writes one band of a level (its next tile row) and passes the band, halved, to the level below.
+    private func emit(level index: Int, band: RGBImage?, levels: [LevelState], codec: FrameCodec, copy: (any RawTileSource)?) throws {
+        let level = levels[index]
+        let tw = level.description.tileWidth, th = level.description.tileHeight
+        let across = level.description.tilesAcross
+        let row = level.nextTileRow
+        level.nextTileRow += 1
+        let background = source.properties.background
+        let frames: [[UInt8]]
+        if let copy {
+            var copied = [[UInt8]?](repeating: nil, count: across)
+            for col in 0..<across { copied[col] = try copy.rawTile(col: col, row: row) }
+            let known = copied
+            frames = try Parallel.map(across, threads: options.threads) { col in
+                if let frame = known[col] { return frame }
+                guard let band else { return try codec.encode(RGBImage(width: tw, height: th, fill: background)) }
+                return try codec.encode(band.crop(x: col * tw, y: 0, width: tw, height: th, fill: background))
+            }
+            level.copiedFrames += known.count { $0 != nil }
+        } else {
+            guard let band else { return }
+            frames = try Parallel.map(across, threads: options.threads) { col in
+                try codec.encode(band.crop(x: col * tw, y: 0, width: tw, height: th, fill: background))
+            }
+        }
+        for frame in frames { try level.writer.append(frame: frame) }
+
+        guard index + 1 < levels.count, let band else { return }
+        let half = Downsample.half(band)
+        let next = levels[index + 1]
+        next.band.paste(half, atX: 0, y: next.rowsFilled)
+        next.rowsFilled += half.height
+        if next.rowsFilled >= th {
+            let full = next.band
+            next.rowsFilled = 0
+            try emit(level: index + 1, band: full, levels: levels, codec: codec, copy: nil)
+        }
+    }
+
+    /// Pixel spacing of an associated image. A thumbnail covers the scanned area; a label or overview
+    /// photo has no calibration, so it gets the nominal spacing of a standard 76 x 26 mm slide (overview)
+    /// or of a 26 mm square label: Pixel Measures is Type 1 for every WSI instance.
+    private func associatedSpacing(_ flavor: WSIImageFlavor, image: RGBImage, levelZeroSpacing: [Double]?) -> [Double] {
+        switch flavor {
+        case .thumbnail:
+            let s = levelZeroSpacing ?? [0.00025, 0.00025]
+            return [s[0] * Double(source.height) / Double(image.height), s[1] * Double(source.width) / Double(image.width)]
+        case .overview:
+            let mm = 76.0 / Double(image.width)
+            return [mm, mm]
+        default:
+            let mm = 26.0 / Double(image.height)
+            return [mm, mm]
+        }
+    }
+
+    private func instanceReport(_ writer: Part10Writer, _ d: WSIInstanceDescription, level: Int?, copied: Int) -> ConversionReport.Instance {
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: writer.path)[.size] as? Int) ?? 0
+        return ConversionReport.Instance(
+            file: (writer.path as NSString).lastPathComponent, kind: d.flavor.name, level: level, width: d.totalWidth, height: d.totalHeight,
+            tileWidth: d.tileWidth, tileHeight: d.tileHeight, frames: d.frameCount, transferSyntax: d.transferSyntax.rawValue,
+            photometricInterpretation: d.photometricInterpretation, copiedFrames: copied, bytes: bytes,
+            extendedOffsetTable: writer.usedExtendedOffsetTable)
+    }
+
+    static func now() -> DateParts {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyyMMdd"
+        let date = formatter.string(from: Date())
+        formatter.dateFormat = "HHmmss"
+        return DateParts(date: date, time: formatter.string(from: Date()))
+    }
+}

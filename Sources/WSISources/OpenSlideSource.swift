@@ -1,0 +1,127 @@
+import COpenSlide
+import Foundation
+import WSICodecs
+
+/// Any format OpenSlide reads (NDPI, MRXS, SCN, BIF, VMS, Philips TIFF, ...): regions by
+/// `openslide_read_region`, which is thread-safe, so bands are read in parallel chunks.
+public final class OpenSlideSource: SlideSource, @unchecked Sendable {
+    public let path: String
+    public let formatName: String
+    private let osr: OpaquePointer
+    public let width: Int
+    public let height: Int
+    public let levels: [SourceLevel]
+    public let properties: SourceProperties
+    public let associatedImageKinds: [AssociatedImageKind]
+    private let associatedNames: [AssociatedImageKind: String]
+
+    /// The vendor OpenSlide detects for `path`, or nil when it does not read it.
+    public static func vendor(of path: String) -> String? {
+        openslide_detect_vendor(path).map { String(cString: $0) }
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        guard let osr = openslide_open(path) else { throw SourceError(path, "OpenSlide does not recognise this file") }
+        if let error = openslide_get_error(osr) {
+            let message = String(cString: error)
+            openslide_close(osr)
+            throw SourceError(path, "OpenSlide cannot read it: \(message)")
+        }
+        self.osr = osr
+        func property(_ name: String) -> String? { openslide_get_property_value(osr, name).map { String(cString: $0) } }
+        let vendor = property("openslide.vendor") ?? "unknown"
+        formatName = "OpenSlide (\(vendor))"
+        var w: Int64 = 0, h: Int64 = 0
+        openslide_get_level0_dimensions(osr, &w, &h)
+        width = Int(w); height = Int(h)
+        var levels = [SourceLevel]()
+        for level in 0..<openslide_get_level_count(osr) {
+            var lw: Int64 = 0, lh: Int64 = 0
+            openslide_get_level_dimensions(osr, level, &lw, &lh)
+            let tw = property("openslide.level[\(level)].tile-width").flatMap(Int.init) ?? 0
+            let th = property("openslide.level[\(level)].tile-height").flatMap(Int.init) ?? 0
+            levels.append(SourceLevel(width: Int(lw), height: Int(lh), tileWidth: tw, tileHeight: th, compression: vendor))
+        }
+        self.levels = levels
+        var properties = SourceProperties()
+        properties.mppX = property("openslide.mpp-x").flatMap(Double.init)
+        properties.mppY = property("openslide.mpp-y").flatMap(Double.init)
+        properties.objectivePower = property("openslide.objective-power").flatMap(Double.init)
+        properties.manufacturer = vendor.capitalized
+        if let color = property("openslide.background-color"), color.count == 6, let value = Int(color, radix: 16) {
+            properties.background = RGB(UInt8(value >> 16), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF))
+        }
+        self.properties = properties
+        var names = [AssociatedImageKind: String]()
+        if let list = openslide_get_associated_image_names(osr) {
+            var i = 0
+            while let name = list[i] {
+                let text = String(cString: name)
+                switch text {
+                case "label": names[.label] = text
+                case "macro": names[.overview] = text
+                case "thumbnail": names[.thumbnail] = text
+                default: break
+                }
+                i += 1
+            }
+        }
+        associatedNames = names
+        associatedImageKinds = AssociatedImageKind.allCases.filter { names[$0] != nil }
+    }
+
+    deinit { openslide_close(osr) }
+
+    private func failIfBroken() throws {
+        if let error = openslide_get_error(osr) { throw SourceError(path, "OpenSlide: \(String(cString: error))") }
+    }
+
+    public func associatedImage(_ kind: AssociatedImageKind) throws -> RGBImage {
+        guard let name = associatedNames[kind] else { throw SourceError(path, "no \(kind.rawValue) image") }
+        var w: Int64 = 0, h: Int64 = 0
+        openslide_get_associated_image_dimensions(osr, name, &w, &h)
+        guard w > 0, h > 0 else { throw SourceError(path, "unreadable \(kind.rawValue) image") }
+        var argb = [UInt32](repeating: 0, count: Int(w * h))
+        argb.withUnsafeMutableBufferPointer { openslide_read_associated_image(osr, name, $0.baseAddress) }
+        try failIfBroken()
+        return unpack(argb, width: Int(w), height: Int(h))
+    }
+
+    /// Premultiplied ARGB to RGB over the background colour.
+    private func unpack(_ argb: [UInt32], width: Int, height: Int) -> RGBImage {
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        let bg = properties.background
+        for i in 0..<argb.count {
+            let v = argb[i]
+            let a = Int(v >> 24)
+            let r = Int(v >> 16 & 0xFF), g = Int(v >> 8 & 0xFF), b = Int(v & 0xFF)
+            if a == 255 {
+                pixels[3 * i] = UInt8(r); pixels[3 * i + 1] = UInt8(g); pixels[3 * i + 2] = UInt8(b)
+            } else {
+                let t = 255 - a
+                pixels[3 * i] = UInt8(min(255, r + (Int(bg.r) * t + 127) / 255))
+                pixels[3 * i + 1] = UInt8(min(255, g + (Int(bg.g) * t + 127) / 255))
+                pixels[3 * i + 2] = UInt8(min(255, b + (Int(bg.b) * t + 127) / 255))
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
+        let chunk = 512
+        let across = (width + chunk - 1) / chunk
+        let parts = try Parallel.map(across, threads: threads) { i -> RGBImage in
+            let w = min(chunk, width - i * chunk)
+            var argb = [UInt32](repeating: 0, count: w * height)
+            argb.withUnsafeMutableBufferPointer { openslide_read_region(self.osr, $0.baseAddress, Int64(x + i * chunk), Int64(y), 0, Int64(w), Int64(height)) }
+            try self.failIfBroken()
+            return self.unpack(argb, width: w, height: height)
+        }
+        var out = RGBImage(width: width, height: height, fill: properties.background)
+        for (i, part) in parts.enumerated() { out.paste(part, atX: i * chunk, y: 0) }
+        return out
+    }
+
+    public var rawTiles: (any RawTileSource)? { nil }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Picks the reader for a file by its content: TIFF-based Aperio and generic tiled TIFF go to the direct
+/// libtiff reader, other vendors' formats to OpenSlide, plain images to `ImageFileSource`.
+public enum SlideOpener {
+    public enum Reader: String, Sendable, CaseIterable {
+        /// Our choice by content.
+        case auto
+        /// Always OpenSlide, even where the direct reader could read the file.
+        case openslide
+    }
+
+    public static func open(_ path: String, reader: Reader = .auto) throws -> any SlideSource {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SourceError(path, "no such file")
+        }
+        guard !isDirectory.boolValue else { throw SourceError(path, "is a folder, not a slide file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be read (permission denied?)") }
+        let magic = [UInt8](handle.readData(ofLength: 16))
+        try? handle.close()
+        guard !magic.isEmpty else { throw SourceError(path, "is empty") }
+
+        if reader == .openslide {
+            guard OpenSlideSource.vendor(of: path) != nil else { throw SourceError(path, "not a slide that OpenSlide reads") }
+            return try OpenSlideSource(path: path)
+        }
+        let isTIFF = magic.starts(with: [0x49, 0x49, 0x2A, 0x00]) || magic.starts(with: [0x4D, 0x4D, 0x00, 0x2A])
+            || magic.starts(with: [0x49, 0x49, 0x2B, 0x00]) || magic.starts(with: [0x4D, 0x4D, 0x00, 0x2B])
+        if isTIFF {
+            let vendor = OpenSlideSource.vendor(of: path)
+            if let vendor, vendor != "aperio", vendor != "generic-tiff" {
+                return try OpenSlideSource(path: path)
+            }
+            let file = try TIFFFile(path: path)
+            if file.directories[0].isTiled { return try TiledTIFFSource(path: path) }
+            return try ImageFileSource(path: path, kind: .tiff)
+        }
+        if magic.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try ImageFileSource(path: path, kind: .png) }
+        if magic.starts(with: [0xFF, 0xD8, 0xFF]) { return try ImageFileSource(path: path, kind: .jpeg) }
+        if OpenSlideSource.vendor(of: path) != nil { return try OpenSlideSource(path: path) }
+        throw SourceError(path, "not a slide: the format is not recognised (expected TIFF/SVS, a format OpenSlide reads, PNG or JPEG)")
+    }
+}

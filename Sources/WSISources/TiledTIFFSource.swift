@@ -1,0 +1,193 @@
+import CTIFF
+import Foundation
+import WSICodecs
+
+/// Aperio SVS and generic tiled TIFF read directly with libtiff: tiles are read raw and decoded by
+/// TurboJPEG or OpenJPEG in parallel (the fast path), and JPEG / JPEG 2000 tiles can be copied as they are.
+public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
+    public let path: String
+    public let formatName: String
+    let file: TIFFFile
+    let base: TIFFDirectory
+    public let levels: [SourceLevel]
+    public let properties: SourceProperties
+    private let associated: [AssociatedImageKind: Int]
+    private let decoders = HandlePool { JPEGDecoder() }
+
+    /// Compressions whose tiles we decode ourselves; libtiff decodes the rest.
+    static let ownDecoders: Set<Int> = [7, 33003, 33005]
+
+    public init(path: String) throws {
+        self.path = path
+        file = try TIFFFile(path: path)
+        let dirs = file.directories
+        base = dirs[0]
+        guard base.isTiled, base.tileWidth > 0, base.tileHeight > 0 else { throw SourceError(path, "TIFF is not tiled") }
+        guard base.planarConfig == 1 || base.samplesPerPixel == 1 else { throw SourceError(path, "separate colour planes are not supported") }
+        guard base.bitsPerSample == 8 else { throw SourceError(path, "\(base.bitsPerSample)-bit samples are not supported (8-bit only)") }
+        let supported: Set<Int> = [1, 5, 7, 8, 32773, 32946, 33003, 33005]
+        guard supported.contains(base.compression) else {
+            throw SourceError(path, "unsupported TIFF compression \(base.compression)")
+        }
+        let aperio = AperioDescription(base.description)
+        formatName = aperio != nil ? "Aperio SVS" : "generic tiled TIFF"
+
+        var levels = [SourceLevel]()
+        var associated = [AssociatedImageKind: Int]()
+        for d in dirs {
+            let text = d.description?.lowercased() ?? ""
+            if d.index > 0, text.contains("label") { associated[.label] = d.index; continue }
+            if d.index > 0, text.contains("macro") { associated[.overview] = d.index; continue }
+            if d.isTiled, d.width <= (levels.last?.width ?? Int.max), d.subfileType & 0x4 == 0 {
+                levels.append(SourceLevel(width: d.width, height: d.height, tileWidth: d.tileWidth, tileHeight: d.tileHeight, compression: d.compressionName))
+            } else if aperio != nil, d.index == 1, !d.isTiled {
+                associated[.thumbnail] = d.index
+            }
+        }
+        self.levels = levels
+        self.associated = associated
+
+        var properties = SourceProperties()
+        if let aperio {
+            properties.mppX = aperio.mpp
+            properties.mppY = aperio.mpp
+            properties.objectivePower = aperio.appMag
+            properties.manufacturer = "Aperio"
+            properties.deviceSerialNumber = aperio.scannerID
+            properties.acquisitionDateTime = aperio.acquisitionDateTime
+            properties.softwareVersions = base.description?.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        } else if let (x, y) = file.resolutionPerCentimetre(directory: 0) {
+            properties.mppX = 10_000 / x
+            properties.mppY = 10_000 / y
+        }
+        properties.manufacturer = file.strings[UInt32(TIFFTAG_MAKE)] ?? properties.manufacturer
+        properties.modelName = file.strings[UInt32(TIFFTAG_MODEL)]
+        if properties.softwareVersions == nil { properties.softwareVersions = file.strings[UInt32(TIFFTAG_SOFTWARE)] }
+        if properties.acquisitionDateTime == nil, let stamp = file.strings[UInt32(TIFFTAG_DATETIME)] {
+            let digits = stamp.filter(\.isNumber)
+            if digits.count == 14 { properties.acquisitionDateTime = digits }
+        }
+        properties.iccProfile = file.iccProfile(directory: 0)
+        if base.compression == 7 || base.compression == 33003 || base.compression == 33005 {
+            properties.lossyMethod = base.compression == 7 ? "ISO_10918_1" : "ISO_15444_1"
+            let stored = file.totalTileBytes(directory: 0)
+            if stored > 0 { properties.lossyRatio = Double(base.width * base.height * 3) / Double(stored) }
+        }
+        self.properties = properties
+    }
+
+    public var width: Int { base.width }
+    public var height: Int { base.height }
+    public var associatedImageKinds: [AssociatedImageKind] { AssociatedImageKind.allCases.filter { associated[$0] != nil } }
+
+    public func associatedImage(_ kind: AssociatedImageKind) throws -> RGBImage {
+        guard let index = associated[kind] else { throw SourceError(path, "no \(kind.rawValue) image") }
+        return try file.rgbImage(directory: index)
+    }
+
+    /// Tile (col, row) of level 0 decoded to RGB at the full tile size.
+    func decodedTile(col: Int, row: Int) throws -> RGBImage {
+        let index = file.tileIndex(directory: 0, col: col, row: row)
+        let where_ = "tile (\(col), \(row))"
+        do {
+            switch base.compression {
+            case 7:
+                guard let raw = try file.rawTile(directory: 0, index: index) else { return blankTile }
+                let stream = base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+                let image = try decoders.with { try $0.decode(stream) }
+                return image.width == base.tileWidth && image.height == base.tileHeight ? image : image.crop(x: 0, y: 0, width: base.tileWidth, height: base.tileHeight, fill: properties.background)
+            case 33003, 33005:
+                guard let raw = try file.rawTile(directory: 0, index: index) else { return blankTile }
+                let image = try JPEG2000Codec.decode(raw, ycbcr: base.compression == 33003)
+                return image.crop(x: 0, y: 0, width: base.tileWidth, height: base.tileHeight, fill: properties.background)
+            default:
+                let samples = try file.decodedTile(directory: 0, index: index)
+                return try toRGB(samples)
+            }
+        } catch let error as CodecError {
+            throw SourceError(path, "\(where_) is corrupt: \(error)")
+        }
+    }
+
+    private var blankTile: RGBImage { RGBImage(width: base.tileWidth, height: base.tileHeight, fill: properties.background) }
+
+    private func toRGB(_ samples: [UInt8]) throws -> RGBImage {
+        let n = base.samplesPerPixel
+        let count = base.tileWidth * base.tileHeight
+        guard samples.count >= count * n, n == 1 || n >= 3, base.photometric <= 2 else {
+            throw SourceError(path, "unsupported TIFF sample layout (\(n) samples, photometric \(base.photometric))")
+        }
+        if n == 3 { return RGBImage(width: base.tileWidth, height: base.tileHeight, pixels: Array(samples.prefix(count * 3))) }
+        var pixels = [UInt8](repeating: 0, count: count * 3)
+        for i in 0..<count {
+            if n == 1 {
+                let v = base.photometric == 0 ? 255 - samples[i] : samples[i]
+                pixels[3 * i] = v; pixels[3 * i + 1] = v; pixels[3 * i + 2] = v
+            } else {
+                pixels[3 * i] = samples[n * i]; pixels[3 * i + 1] = samples[n * i + 1]; pixels[3 * i + 2] = samples[n * i + 2]
+            }
+        }
+        return RGBImage(width: base.tileWidth, height: base.tileHeight, pixels: pixels)
+    }
+
+    public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
+        let tw = base.tileWidth, th = base.tileHeight
+        let col0 = max(0, x / tw), row0 = max(0, y / th)
+        let col1 = min(base.tilesAcross - 1, (x + width - 1) / tw), row1 = min(base.tilesDown - 1, (y + height - 1) / th)
+        var out = RGBImage(width: width, height: height, fill: properties.background)
+        guard col1 >= col0, row1 >= row0 else { return out }
+        let across = col1 - col0 + 1
+        let tiles = try Parallel.map(across * (row1 - row0 + 1), threads: threads) { i in
+            try self.decodedTile(col: col0 + i % across, row: row0 + i / across)
+        }
+        for (i, tile) in tiles.enumerated() {
+            let col = col0 + i % across, row = row0 + i / across
+            // Only the part of the tile inside the image: edge tiles carry padding.
+            let visible = tile.crop(x: 0, y: 0, width: min(tw, base.width - col * tw), height: min(th, base.height - row * th))
+            out.paste(visible, atX: col * tw - x, y: row * th - y)
+        }
+        return out
+    }
+
+    public var rawTiles: (any RawTileSource)? {
+        switch base.compression {
+        case 7 where base.samplesPerPixel == 3:
+            guard let sample = try? firstTileStream(), let info = try? JPEGDecoder().info(sample), !info.isGrayscale else { return nil }
+            return TIFFRawTiles(source: self, encoding: .jpeg(rgbCoded: info.isRGBCoded))
+        case 33005:
+            guard let sample = try? firstTileStream(), let info = JPEG2000Info(codestream: sample), info.components == 3 else { return nil }
+            return TIFFRawTiles(source: self, encoding: .jpeg2000(colorTransform: info.usesColorTransform, reversible: info.isReversible))
+        default:
+            return nil
+        }
+    }
+
+    /// The first non-empty tile as a complete stream, to learn how tiles are coded.
+    private func firstTileStream() throws -> [UInt8]? {
+        for index in 0..<min(64, base.tilesAcross * base.tilesDown) {
+            if let raw = try file.rawTile(directory: 0, index: index) {
+                return base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+            }
+        }
+        return nil
+    }
+}
+
+/// Level-0 tiles of a TIFF as complete streams: JPEGTables merged in, an Adobe marker added to RGB-coded JPEG.
+struct TIFFRawTiles: RawTileSource {
+    let source: TiledTIFFSource
+    let encoding: RawTileEncoding
+    var tileWidth: Int { source.base.tileWidth }
+    var tileHeight: Int { source.base.tileHeight }
+
+    func rawTile(col: Int, row: Int) throws -> [UInt8]? {
+        guard let raw = try source.file.rawTile(directory: 0, index: source.file.tileIndex(directory: 0, col: col, row: row)) else { return nil }
+        switch encoding {
+        case .jpeg(let rgbCoded):
+            let stream = source.base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+            return rgbCoded ? JPEGStream.addingAdobeRGBMarker(stream) : stream
+        case .jpeg2000:
+            return raw
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import WSICodecs
+import WSIDICOM
+import WSIPyramid
+import WSISources
+
+extension OutputCompression: ExpressibleByArgument {}
+extension ChromaSubsampling: ExpressibleByArgument {}
+extension SlideOpener.Reader: ExpressibleByArgument {}
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a slide into a folder of DICOM WSI instances.",
+        discussion: """
+        Writes one .dcm per pyramid level (level-0.dcm is full resolution) plus label.dcm, overview.dcm and
+        thumbnail.dcm where the source has them. Level-0 JPEG or JPEG 2000 tiles are copied without
+        re-encoding when the source allows it; lower levels are computed by 2x2 area averaging.
+        """)
+
+    @Argument(help: "The slide file.") var input: String
+    @Option(name: .shortAndLong, help: "Output folder (default: a folder named after the input, beside it).") var output: String?
+    @Option(help: "Tile size in pixels (default: the source's when copying its tiles, else 256).") var tileSize: Int?
+    @Option(help: "Frame compression: jpeg, jpeg2000, jpeg2000-lossless, none (default: the source's codec when its tiles can be copied, else jpeg).")
+    var compression: OutputCompression?
+    @Option(help: "JPEG quality 1-100 (JPEG 2000: 90 means 10:1).") var quality = 90
+    @Option(help: "JPEG chroma subsampling: 420, 422, 444.") var subsampling: ChromaSubsampling = .s420
+    @Option(help: "Number of pyramid levels (default: down to one tile).") var levels: Int?
+    @Option(help: "Encoding threads (default: all cores).") var threads: Int?
+    @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
+    @Option(help: "Write a JSON summary (levels, sizes, instances, timings) to this file.") var report: String?
+    @Option(help: "Reader: auto (direct TIFF reader where possible) or openslide.") var reader: SlideOpener.Reader = .auto
+    @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
+    @Flag(help: "Do not write the label image.") var noLabel = false
+    @Flag(help: "Do not write the overview (macro) image.") var noOverview = false
+    @Flag(help: "Do not write the thumbnail image.") var noThumbnail = false
+    @Flag(help: "Replace DICOM instances already in the output folder.") var overwrite = false
+    @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
+
+    func validate() throws {
+        if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(1...100).contains(quality) { throw ValidationError("--quality must be 1 to 100") }
+        if let tileSize, tileSize < 16 || tileSize > 4096 || tileSize % 2 != 0 { throw ValidationError("--tile-size must be even, 16 to 4096") }
+    }
+
+    func run() throws {
+        let outputDirectory = output ?? defaultOutput(for: input)
+        var options = ConversionOptions(outputDirectory: outputDirectory)
+        options.tileSize = tileSize
+        options.compression = compression
+        options.quality = quality
+        options.subsampling = subsampling
+        options.maxLevels = levels
+        options.threads = threads ?? Parallel.coreCount
+        options.reencode = reencode
+        options.includeLabel = !noLabel
+        options.includeOverview = !noOverview
+        options.includeThumbnail = !noThumbnail
+        options.overwrite = overwrite
+        do {
+            if let metadata { options.metadata = try loadMetadata(metadata) }
+            let source = try SlideOpener.open(input, reader: reader)
+            let bar = ProgressBar(enabled: !quiet)
+            let converter = SlideConverter(source: source, options: options) { bar.update($0) }
+            let result = try converter.run()
+            bar.finish()
+            if let report {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(result).write(to: URL(fileURLWithPath: report))
+            }
+            let bytes = result.instances.reduce(0) { $0 + $1.bytes }
+            let copied = result.instances.reduce(0) { $0 + $1.copiedFrames }
+            print("Wrote \(result.instances.count) instances (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied) tiles copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
+        } catch let error as SourceError {
+            throw fail(error.description)
+        } catch let error as ConversionError {
+            throw fail(error.description)
+        } catch let error as OutputError {
+            throw fail(error.description)
+        } catch let error as CodecError {
+            throw fail("\(input): \(error)")
+        } catch let error as MetadataError {
+            throw fail(error.description)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw fail("\(input): \(error.localizedDescription)")
+        }
+    }
+
+    private func defaultOutput(for input: String) -> String {
+        let url = URL(fileURLWithPath: input)
+        return url.deletingPathExtension().path + "-dicom"
+    }
+}
+
+struct MetadataError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Reads the `--metadata` JSON (the shape of `WSIMetadata`).
+func loadMetadata(_ path: String) throws -> WSIMetadata {
+    guard let data = FileManager.default.contents(atPath: path) else { throw MetadataError(description: "\(path): cannot read metadata file") }
+    do {
+        return try JSONDecoder().decode(WSIMetadata.self, from: data)
+    } catch let error as DecodingError {
+        let detail: String
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            detail = (path.isEmpty ? "" : "at \(path): ") + context.debugDescription
+        @unknown default:
+            detail = "\(error)"
+        }
+        throw MetadataError(description: "\(path): invalid metadata JSON: \(detail)")
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Dicomizer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dicomizer",
+        abstract: "Convert whole-slide images to DICOM (VL Whole Slide Microscopy Image) pyramids.",
+        discussion: """
+        `dicomizer SLIDE` is short for `dicomizer convert SLIDE`.
+        Reads Aperio SVS and generic tiled TIFF directly, every format OpenSlide reads (NDPI, MRXS, SCN,
+        BIF, VMS, Philips TIFF, ...), and plain PNG, JPEG and TIFF images.
+        """,
+        version: "0.1.0",
+        subcommands: [ConvertCommand.self, InfoCommand.self],
+        defaultSubcommand: ConvertCommand.self
+    )
+}
+
+/// Prints a one-line error naming what failed and exits with status 1.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("dicomizer: error: \(message)\n".utf8))
+    return ExitCode.failure
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import WSICodecs
+
+/// Generates test slides of several shapes with tissue-like content.
+struct TestSlide: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wsi-testslide",
+        abstract: "Generate a synthetic whole-slide image with tissue-like content.",
+        discussion: """
+        Kinds:
+          svs           Aperio SVS: JPEG tiles (abbreviated, shared JPEGTables), 4x pyramid levels,
+                        thumbnail, label and macro images.
+          svs-jp2k      Aperio SVS whose tiles are JPEG 2000 codestreams (compression 33005).
+          tiff          Generic tiled TIFF, JPEG YCbCr 4:2:0 tiles, 2x pyramid directories.
+          tiff-raw      Generic tiled TIFF, uncompressed.
+          tiff-strip    A plain (stripped, LZW) TIFF image.
+          png, jpeg     Plain images.
+          unsupported   A tiled TIFF whose compression (34892) nothing decodes.
+        """)
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case svs, svsJP2K = "svs-jp2k", tiff, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", png, jpeg, unsupported
+    }
+
+    @Argument(help: "Output file.") var output: String
+    @Option(help: "Slide kind: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: Kind = .svs
+    @Option(help: "Level-0 width in pixels.") var width = 2000
+    @Option(help: "Level-0 height in pixels.") var height = 1500
+    @Option(help: "Tile size.") var tile: Int?
+    @Option(help: "JPEG quality of the tiles.") var quality = 80
+    @Option(help: "Micrometres per pixel at level 0.") var mpp = 0.25
+    @Option(help: "Seed of the tissue pattern.") var seed: UInt64 = 1
+    @Option(help: "JPEG tiles coded as rgb (Aperio's usual) or ycbcr.") var colors = "rgb"
+    @Flag(help: "Write one level-0 tile as garbage, to test corrupt input.") var corruptTile = false
+
+    func run() throws {
+        let painter = TissuePainter(seed: seed, width: width, height: height)
+        let url = URL(fileURLWithPath: output)
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        switch kind {
+        case .png:
+            try Data(PNGCodec.encode(painter.paint(x: 0, y: 0, width: width, height: height))).write(to: url)
+        case .jpeg:
+            try Data(JPEGEncoder(quality: quality).encode(painter.paint(x: 0, y: 0, width: width, height: height))).write(to: url)
+        case .tiffStrip:
+            let builder = try TIFFBuilder(path: output)
+            try builder.addStripped(painter.paint(x: 0, y: 0, width: width, height: height), encoding: .lzw, description: nil, mpp: mpp)
+            builder.close()
+        case .svs, .svsJP2K:
+            try writeSVS(painter)
+        case .tiff, .tiffRaw, .unsupported:
+            try writeGenericTIFF(painter)
+        }
+    }
+
+    private func tileEncoding(ycbcr: Bool) -> TIFFBuilder.Encoding {
+        switch kind {
+        case .svsJP2K: return .jpeg2000(tag: 33005, ratio: 12)
+        case .tiffRaw: return .none
+        case .unsupported: return .opaque(tag: 34892)
+        default: return .jpeg(quality: quality, ycbcr: ycbcr)
+        }
+    }
+
+    private func writeSVS(_ painter: TissuePainter) throws {
+        let tile = self.tile ?? 240
+        let ycbcr = colors == "ycbcr"
+        let encoding = tileEncoding(ycbcr: ycbcr)
+        let codecName = kind == .svsJP2K ? "J2K/KDU" : "JPEG/RGB"
+        let header = "Aperio Image Library v12.0.15 \r\n"
+        let fields = "|AppMag = \(Int(10 / mpp / 2))|StripeWidth = 2040|ScanScope ID = SS0042|Filename = synthetic|Date = 11/24/26|Time = 10:15:30|MPP = \(mpp)"
+        let builder = try TIFFBuilder(path: output)
+        let corrupt = corruptTile ? ((height / tile) / 2) * ((width + tile - 1) / tile) + (width / tile) / 2 : nil
+        try builder.addTiled(width: width, height: height, tile: tile, encoding: encoding,
+                             description: header + "\(width)x\(height) [0,0 \(width)x\(height)] (\(tile)x\(tile)) \(codecName) Q=\(quality)" + fields,
+                             corruptTile: corrupt) { col, row in
+            painter.paint(x: col * tile, y: row * tile, width: tile, height: tile)
+        }
+        // Thumbnail: directory 1, stripped JPEG.
+        let thumbScale = max(1, (max(width, height) + 767) / 768)
+        let thumb = painter.paint(x: 0, y: 0, width: width / thumbScale, height: height / thumbScale, downsample: thumbScale)
+        try builder.addStripped(thumb, encoding: .jpeg(quality: 90, ycbcr: false),
+                                description: header + "\(width)x\(height) -> \(thumb.width)x\(thumb.height) - " + fields)
+        // Lower levels at 4x steps, as Aperio writes them.
+        var downsample = 4
+        while max(width / downsample, height / downsample) >= tile {
+            let w = width / downsample, h = height / downsample, ds = downsample
+            try builder.addTiled(width: w, height: h, tile: tile, encoding: encoding,
+                                 description: header + "\(width)x\(height) [0,0 \(width)x\(height)] (\(tile)x\(tile)) -> \(w)x\(h) \(codecName) Q=\(quality)" + fields) { col, row in
+                painter.paint(x: col * tile, y: row * tile, width: tile, height: tile, downsample: ds)
+            }
+            downsample *= 4
+        }
+        try builder.addStripped(makeLabel(), encoding: .lzw, description: header + "label 420x400", subfileType: 1)
+        try builder.addStripped(makeMacro(painter), encoding: .jpeg(quality: 90, ycbcr: false), description: header + "macro 1280x431", subfileType: 9)
+        builder.close()
+    }
+
+    private func writeGenericTIFF(_ painter: TissuePainter) throws {
+        let tile = self.tile ?? 256
+        let encoding = tileEncoding(ycbcr: true)
+        let builder = try TIFFBuilder(path: output)
+        var downsample = 1
+        repeat {
+            let w = (width + downsample - 1) / downsample, h = (height + downsample - 1) / downsample, ds = downsample
+            try builder.addTiled(width: w, height: h, tile: tile, encoding: encoding, description: downsample == 1 ? "synthetic slide" : nil,
+                                 subfileType: downsample == 1 ? 0 : 1, mpp: mpp * Double(downsample)) { col, row in
+                painter.paint(x: col * tile, y: row * tile, width: tile, height: tile, downsample: ds)
+            }
+            downsample *= 2
+        } while max(width / downsample, height / downsample) >= tile && kind != .unsupported
+        builder.close()
+    }
+
+    /// A slide label: white, with a barcode-like stripe pattern and blocks of "text".
+    private func makeLabel() -> RGBImage {
+        var label = RGBImage(width: 420, height: 400, fill: RGB(250, 250, 248))
+        for bar in 0..<40 where (seed &+ UInt64(bar) &* 7) % 3 != 0 {
+            label.paste(RGBImage(width: 4, height: 120, fill: RGB(20, 20, 20)), atX: 40 + bar * 8, y: 40)
+        }
+        for line in 0..<4 {
+            label.paste(RGBImage(width: 300 - line * 40, height: 18, fill: RGB(40, 40, 60)), atX: 40, y: 200 + line * 40)
+        }
+        return label
+    }
+
+    /// A macro (overview) photo: the label on the left, the slide's tissue on the right.
+    private func makeMacro(_ painter: TissuePainter) -> RGBImage {
+        var macro = RGBImage(width: 1280, height: 431, fill: RGB(200, 200, 205))
+        macro.paste(Downsample.fit(makeLabel(), maxSide: 380), atX: 20, y: 25)
+        let scale = max(1, max(width / 820, height / 400))
+        let tissue = painter.paint(x: 0, y: 0, width: min(840, width / scale), height: min(410, height / scale), downsample: scale)
+        macro.paste(tissue, atX: 430, y: 10)
+        return macro
+    }
+}
+
+TestSlide.main()
