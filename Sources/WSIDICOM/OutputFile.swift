@@ -21,10 +21,11 @@ final class OutputFile {
     /// Bytes written so far, buffered ones included.
     private(set) var position: UInt64 = 0
 
-    init(destination: String) throws {
+    /// `variant` tells apart two temporary files for the same destination.
+    init(destination: String, variant: String = "") throws {
         self.destination = destination
         let url = URL(fileURLWithPath: destination)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial\(variant)-\(getpid())").path
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw OutputError(path: destination, errno: errno) }
         buffer.reserveCapacity(bufferLimit)

@@ -172,7 +172,7 @@ public final class Part10Writer {
         try file.flush()
         let source = file
         let sourceFirstFragment = firstFragmentPosition
-        let target = try OutputFile(destination: path)
+        let target = try OutputFile(destination: path, variant: "-extended")
         do {
             try writeHeader(to: target, extendedTable: true)
             guard let input = FileHandle(forReadingAtPath: source.temporaryPath) else {

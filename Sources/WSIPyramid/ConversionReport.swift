@@ -24,6 +24,8 @@ public struct ConversionReport: Codable, Sendable {
     public var seriesInstanceUID: String
     public var instances: [Instance] = []
     public var threads: Int
+    /// Things the user should know about the output (assumed values, skipped images).
+    public var warnings: [String] = []
     public var seconds: Double = 0
     public var pyramidSeconds: Double = 0
     public var associatedSeconds: Double = 0

@@ -13,6 +13,8 @@ public final class SlideConverter {
     public let options: ConversionOptions
     private let progress: (@Sendable (ConversionProgress) -> Void)?
     public static let version = "0.1.0"
+    /// Pixel size assumed when neither the source nor the metadata gives one.
+    public static let assumedMicrometresPerPixel = 0.25
 
     public init(source: any SlideSource, options: ConversionOptions, progress: (@Sendable (ConversionProgress) -> Void)? = nil) {
         self.source = source
@@ -79,7 +81,13 @@ public final class SlideConverter {
         fromSource.acquisitionDateTime = props.acquisitionDateTime
         fromSource.objectivePower = props.objectivePower
         if let x = props.mppX, let y = props.mppY, x > 0, y > 0 { fromSource.pixelSpacing = [y / 1000, x / 1000] }
-        let metadata = fromSource.merging(options.metadata)
+        var metadata = fromSource.merging(options.metadata)
+        var warnings: [String] = []
+        if metadata.pixelSpacing == nil {
+            // Pixel Measures are Type 1 and readers (wsidicom) refuse a pyramid without them.
+            metadata.pixelSpacing = [Self.assumedMicrometresPerPixel / 1000, Self.assumedMicrometresPerPixel / 1000]
+            warnings.append("the source states no pixel size; assuming \(Self.assumedMicrometresPerPixel) µm/pixel (set \"pixelSpacing\" in --metadata, in mm)")
+        }
         let name = ((source.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let identity = WSISlideIdentity(metadata: metadata, fallbackName: name, now: Self.now())
         let builder = WSIDataSetBuilder(metadata: metadata, identity: identity, iccProfile: props.iccProfile, softwareVersion: Self.version)
@@ -92,6 +100,7 @@ public final class SlideConverter {
         var report = ConversionReport(input: source.path, format: source.formatName, outputDirectory: folder.path,
                                       studyInstanceUID: identity.studyInstanceUID, seriesInstanceUID: identity.seriesInstanceUID,
                                       threads: options.threads)
+        report.warnings = warnings
         var levels: [LevelState] = []
         var committed: [String] = []
         do {

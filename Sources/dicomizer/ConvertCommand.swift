@@ -37,6 +37,8 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Do not write the thumbnail image.") var noThumbnail = false
     @Flag(help: "Replace DICOM instances already in the output folder.") var overwrite = false
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
+    @Option(help: ArgumentHelp("Use the Extended Offset Table from this many bytes of frames (testing).", visibility: .hidden))
+    var extendedOffsetThreshold: UInt64?
 
     func validate() throws {
         if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
@@ -59,6 +61,7 @@ struct ConvertCommand: ParsableCommand {
         options.includeOverview = !noOverview
         options.includeThumbnail = !noThumbnail
         options.overwrite = overwrite
+        if let extendedOffsetThreshold { options.extendedOffsetThreshold = extendedOffsetThreshold }
         do {
             if let metadata { options.metadata = try loadMetadata(metadata) }
             let source = try SlideOpener.open(input, reader: reader)
@@ -66,6 +69,7 @@ struct ConvertCommand: ParsableCommand {
             let converter = SlideConverter(source: source, options: options) { bar.update($0) }
             let result = try converter.run()
             bar.finish()
+            for warning in result.warnings { FileHandle.standardError.write(Data("dicomizer: warning: \(warning)\n".utf8)) }
             if let report {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
