@@ -92,8 +92,8 @@ struct TestSlide: ParsableCommand {
             }
             downsample *= 4
         }
-        try builder.addStripped(makeLabel(), encoding: .lzw, description: header + "label 420x400", subfileType: 1)
-        try builder.addStripped(makeMacro(painter), encoding: .jpeg(quality: 90, ycbcr: false), description: header + "macro 1280x431", subfileType: 9)
+        try builder.addStripped(makeLabel(), encoding: .lzw, description: "Aperio Image Library v12.0.15\nlabel 420x400", subfileType: 1)
+        try builder.addStripped(makeMacro(painter), encoding: .jpeg(quality: 90, ycbcr: false), description: "Aperio Image Library v12.0.15\nmacro 1280x431", subfileType: 9)
         builder.close()
     }
 

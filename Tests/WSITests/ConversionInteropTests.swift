@@ -1,0 +1,185 @@
+import CDCMTKShim
+import Foundation
+import Testing
+import WSIDICOM
+@testable import WSISources
+
+/// Converts generated slides of several shapes with the `dicomizer` executable and checks the output
+/// with readers we did not write: dciodvfy, dcentvfy, OpenSlide 4, wsidicom, DCMTK.
+@Suite("Conversion checked by other readers")
+struct ConversionInteropTests {
+    /// Frame counts and fragments as DCMTK (with its full data dictionary) reads them.
+    func dcmtkSummary(_ path: String) throws -> dcmtk_summary {
+        var summary = dcmtk_summary()
+        var error = [CChar](repeating: 0, count: 256)
+        let status = dcmtk_inspect(path, &summary, &error, error.count)
+        #expect(status == 0, "DCMTK cannot read \(path): \(text(error))")
+        return summary
+    }
+
+    func convert(_ input: String, to output: String, _ extra: [String] = []) throws -> ConversionReportView {
+        let reportPath = output + ".report.json"
+        let result = try TestSupport.run(TestSupport.dicomizer, [input, "-o", output, "--quiet", "--report", reportPath] + extra)
+        #expect(result.status == 0, "dicomizer failed: \(result.stderr)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: reportPath))
+        return try JSONDecoder().decode(ConversionReportView.self, from: data)
+    }
+
+    @Test("Aperio SVS with RGB JPEG tiles: level-0 tiles copied byte for byte, all instances valid")
+    func aperioJPEG() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, width: 1500, height: 1100)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+
+        #expect(TestSupport.instances(in: out) == ["label.dcm", "level-0.dcm", "level-1.dcm", "level-2.dcm", "level-3.dcm", "overview.dcm", "thumbnail.dcm"])
+        let level0 = try #require(report.instances.first { $0.level == 0 })
+        #expect(level0.tileWidth == 240 && level0.tileHeight == 240)
+        #expect(level0.copiedFrames == level0.frames)
+        #expect(level0.photometricInterpretation == "RGB")
+
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4, associated: ["label", "overview", "thumbnail"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+        #expect(verdict.mad["level0"] == 0)
+
+        // Copied frames equal the source's tiles with JPEGTables merged in (and the Adobe marker added).
+        let source = try TiledTIFFSource(path: slide)
+        let raw = try #require(source.rawTiles)
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        #expect(dicom.numberOfFrames == 35)
+        for (index, (col, row)) in [(0, 0), (3, 2), (6, 4)].enumerated() {
+            let expected = try #require(try raw.rawTile(col: col, row: row))
+            #expect(dicom.frame(row * 7 + col) == expected, "frame \(index) differs from the source tile")
+            // The merge is the source's tables plus the tile's scan: same length as both minus SOI/EOI and the marker.
+            #expect(expected.starts(with: [0xFF, 0xD8, 0xFF, 0xEE]))
+        }
+        let summary = try dcmtkSummary(out + "/level-0.dcm")
+        #expect(summary.numberOfFrames == 35 && summary.fragments == 35)
+        #expect(summary.totalPixelMatrixColumns == 1500 && summary.totalPixelMatrixRows == 1100)
+        #expect(withUnsafeBytes(of: summary.sopClassUID) { text($0) } == UID.vlWholeSlideMicroscopyImageStorage)
+    }
+
+    @Test("Aperio SVS with YCbCr JPEG tiles re-encoded at quality 90: within JPEG tolerance")
+    func aperioReencoded() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, extra: ["--colors", "ycbcr", "--quality", "95"])
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out, ["--reencode", "--no-label", "--no-overview", "--no-thumbnail"])
+        // 1001 x 757 in 256-pixel tiles: 1001, 501, 251 wide.
+        #expect(TestSupport.instances(in: out) == ["level-0.dcm", "level-1.dcm", "level-2.dcm"])
+        #expect(report.instances.allSatisfy { $0.copiedFrames == 0 && $0.photometricInterpretation == "YBR_FULL_422" && $0.tileWidth == 256 })
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect((verdict.mad["level0"] ?? 99) < 3)
+    }
+
+    @Test("Generic tiled TIFF with odd dimensions and 256-pixel YCbCr tiles: copied, padded edges, valid")
+    func genericTIFF() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("tiff", in: dir, width: 1001, height: 757)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        let level0 = try #require(report.instances.first { $0.level == 0 })
+        #expect(level0.copiedFrames == 12 && level0.photometricInterpretation == "YBR_FULL_422")
+        #expect(report.instances.map(\.width) == [1001, 501, 251])
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 3)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+    }
+
+    @Test("Aperio SVS with JPEG 2000 tiles: codestreams copied, labelled YBR_ICT and JPEG 2000")
+    func aperioJPEG2000() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs-jp2k", in: dir, width: 1001, height: 757)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        let level0 = try #require(report.instances.first { $0.level == 0 })
+        #expect(level0.copiedFrames == level0.frames)
+        #expect(level0.transferSyntax == TransferSyntax.jpeg2000.rawValue && level0.photometricInterpretation == "YBR_ICT")
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4, associated: ["label", "overview"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+    }
+
+    @Test("Uncompressed tiled TIFF to lossless JPEG 2000 and to uncompressed DICOM: pixels exact")
+    func uncompressedTIFF() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("tiff-raw", in: dir, width: 700, height: 530)
+        for compression in ["jpeg2000-lossless", "none"] {
+            let out = dir.appendingPathComponent("out-\(compression)").path
+            let report = try convert(slide, to: out, ["--compression", compression])
+            #expect(report.instances.first?.transferSyntax == (compression == "none" ? TransferSyntax.explicitVRLittleEndian : .jpeg2000Lossless).rawValue)
+            let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 3)
+            #expect(verdict.errors.isEmpty, "\(compression): \(verdict.errors)")
+        }
+    }
+
+    @Test("Plain PNG, JPEG and stripped TIFF images become pyramids", arguments: ["png", "jpeg", "tiff-strip"])
+    func plainImages(kind: String) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide(kind, in: dir, width: 600, height: 450)
+        let out = dir.appendingPathComponent("out").path
+        _ = try convert(slide, to: out)
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+    }
+
+    @Test("Extended Offset Table instances open in OpenSlide and wsidicom")
+    func extendedOffsetTable() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out, ["--extended-offset-threshold", "4096"])
+        #expect(report.instances.first { $0.level == 0 }?.extendedOffsetTable == true)
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        #expect(dicom.dataSet.bytes(.extendedOffsetTable)?.count == dicom.numberOfFrames * 8)
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+    }
+
+    @Test("The slide goes through OpenSlide too (--reader openslide)")
+    func openSlideReader() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out, ["--reader", "openslide"])
+        #expect(report.format == "OpenSlide (aperio)")
+        #expect(report.instances.allSatisfy { $0.copiedFrames == 0 })
+        #expect(report.instances.map(\.kind).sorted() == ["label", "overview", "thumbnail", "volume", "volume", "volume"])
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3, associated: ["label", "overview", "thumbnail"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+    }
+}
+
+/// A NUL-terminated C string held in bytes.
+func text<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element: BinaryInteger {
+    String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self)
+}
+
+/// The parts of `--report` the tests read.
+struct ConversionReportView: Decodable {
+    struct Instance: Decodable {
+        var file: String
+        var kind: String
+        var level: Int?
+        var width: Int
+        var height: Int
+        var tileWidth: Int
+        var tileHeight: Int
+        var frames: Int
+        var transferSyntax: String
+        var photometricInterpretation: String
+        var copiedFrames: Int
+        var extendedOffsetTable: Bool
+    }
+    var format: String
+    var instances: [Instance]
+    var warnings: [String]
+}

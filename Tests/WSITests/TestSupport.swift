@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// Paths and process helpers shared by the tests: the built `dicomizer` and `wsi-testslide`
+/// executables sit beside the test bundle; the interop checker lives under Tests/interop.
+enum TestSupport {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let productsDirectory: URL = {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            repositoryRoot.appendingPathComponent(".build/debug"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("dicomizer").path) } ?? candidates[0]
+    }()
+
+    static var dicomizer: String { productsDirectory.appendingPathComponent("dicomizer").path }
+    static var testslide: String { productsDirectory.appendingPathComponent("wsi-testslide").path }
+    static var checker: String { repositoryRoot.appendingPathComponent("Tests/interop/check_output.py").path }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting so that a chatty child never blocks on a full pipe.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func python(_ arguments: [String]) throws -> Result {
+        try run("/usr/bin/env", ["python3"] + arguments)
+    }
+
+    /// A fresh temporary folder, removed by the caller's `defer`.
+    static func temporaryDirectory(_ name: String = #function) throws -> URL {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dicomizer-tests-\(safe)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Generates a slide with our own generator.
+    static func makeSlide(_ kind: String, in folder: URL, name: String? = nil, width: Int = 1001, height: Int = 757, extra: [String] = []) throws -> String {
+        let ext = ["png": "png", "jpeg": "jpg", "svs": "svs", "svs-jp2k": "svs"][kind] ?? "tiff"
+        let path = folder.appendingPathComponent(name ?? "\(kind).\(ext)").path
+        let result = try run(testslide, [path, "--kind", kind, "--width", String(width), "--height", String(height)] + extra)
+        #expect(result.status == 0, "wsi-testslide failed: \(result.stderr)")
+        return path
+    }
+
+    /// The `.dcm` files in a folder.
+    static func instances(in folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".dcm") }.sorted()
+    }
+
+    static var isRoot: Bool { getuid() == 0 }
+}
+
+/// The interop checker's verdict (Tests/interop/check_output.py).
+struct InteropVerdict: Decodable {
+    var errors: [String]
+    var dciodvfy_errors: [String: Int]
+    var levels: [[Int]]?
+    var mad: [String: Double]
+    var vendor: String?
+    var wsidicom_levels: Int?
+}
+
+extension TestSupport {
+    static func check(_ folder: String, source: String, maxMAD0: Double, maxMAD1: Double = 3, levels: Int? = nil,
+                      associated: [String] = []) throws -> InteropVerdict {
+        var arguments = [checker, folder, source, "--max-mad0", String(maxMAD0), "--max-mad1", String(maxMAD1)]
+        if let levels { arguments += ["--levels", String(levels)] }
+        if !associated.isEmpty { arguments += ["--associated", associated.joined(separator: ",")] }
+        let result = try python(arguments)
+        guard let line = result.stdout.split(separator: "\n").last, let data = line.data(using: .utf8),
+              let verdict = try? JSONDecoder().decode(InteropVerdict.self, from: data) else {
+            Issue.record("interop checker failed (status \(result.status)): \(result.stdout)\n\(result.stderr)")
+            throw CheckerFailed()
+        }
+        return verdict
+    }
+
+    struct CheckerFailed: Error {}
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+import WSICodecs
+@testable import WSIDICOM
+@testable import WSIPyramid
+
+@Suite("DICOM encoding")
+struct DICOMEncodingTests {
+    @Test("Elements are written in tag order with even lengths and the right padding")
+    func encoding() {
+        var ds = DataSet()
+        ds.set(.patientName, .PN, "Doe^Jane")
+        ds.set(.sopClassUID, .UI, "1.2.3")
+        ds.set(.rows, us: 256)
+        let bytes = ds.encoded()
+        // (0008,0016) UI "1.2.3\0" first, then (0010,0010), then (0028,0010).
+        #expect(Array(bytes[0..<8]) == [0x08, 0x00, 0x16, 0x00, 0x55, 0x49, 0x06, 0x00])
+        #expect(Array(bytes[8..<14]) == Array("1.2.3\0".utf8))
+        #expect(bytes.count == 14 + 16 + 10)
+        #expect(Array(bytes[bytes.count - 2..<bytes.count]) == [0x00, 0x01])
+    }
+
+    @Test("UIDs are 2.25 UIDs of at most 64 characters, all different")
+    func uids() {
+        let uids = (0..<100).map { _ in UID.make() }
+        #expect(Set(uids).count == 100)
+        for uid in uids {
+            #expect(uid.hasPrefix("2.25.") && uid.count <= 64 && !uid.dropFirst(5).hasPrefix("0"))
+        }
+        #expect(UID.decimal(of: [0x01, 0x00]) == "256")
+        #expect(UID.make(from: "a") == UID.make(from: "a") && UID.make(from: "a") != UID.make(from: "b"))
+    }
+
+    @Test("Decimal strings fit in 16 characters")
+    func decimalStrings() {
+        #expect(DecimalString.format(2) == "2")
+        #expect(DecimalString.format(0.00025) == "0.00025")
+        #expect(DecimalString.format(1.0 / 3.0).count <= 16)
+        #expect(Double(DecimalString.format(12345.678901234567))! - 12345.678901234567 < 1e-9)
+    }
+
+    @Test("Part 10 files round-trip through our reader with Basic and Extended Offset Tables",
+          arguments: [UInt64(UInt32.max), 10])
+    func roundTrip(threshold: UInt64) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var ds = DataSet()
+        ds.set(.sopClassUID, .UI, UID.vlWholeSlideMicroscopyImageStorage)
+        ds.set(.numberOfFrames, .IS, "3")
+        let path = dir.appendingPathComponent("x.dcm").path
+        let writer = try Part10Writer(path: path, dataSet: ds, sopInstanceUID: UID.make(), transferSyntax: .jpegBaseline,
+                                      frameCount: 3, extendedOffsetThreshold: threshold)
+        let frames: [[UInt8]] = [[1, 2, 3], [4, 5, 6, 7], Array(repeating: 9, count: 101)]
+        #expect(!FileManager.default.fileExists(atPath: path), "the file must not appear before it is complete")
+        for frame in frames { try writer.append(frame: frame) }
+        try writer.finish()
+        #expect(writer.usedExtendedOffsetTable == (threshold == 10))
+        let file = try DICOMFile(path: path)
+        #expect(file.numberOfFrames == 3)
+        // Odd frames are padded to even length with one zero.
+        #expect(file.frame(0) == [1, 2, 3, 0])
+        #expect(file.frame(1) == [4, 5, 6, 7])
+        #expect(file.frame(2) == Array(repeating: 9, count: 101) + [0])
+        #expect(file.transferSyntaxUID == TransferSyntax.jpegBaseline.rawValue)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.dcm"])
+    }
+
+    @Test("An abandoned writer leaves nothing behind")
+    func abandon() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let writer = try Part10Writer(path: dir.appendingPathComponent("x.dcm").path, dataSet: DataSet(), sopInstanceUID: UID.make(),
+                                      transferSyntax: .jpegBaseline, frameCount: 2)
+        try writer.append(frame: [1, 2])
+        #expect(throws: OutputError.self) { try writer.finish() }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test("Our sRGB profile is an Input-class ICC profile of consistent size")
+    func iccProfile() {
+        let profile = ICCProfile.sRGB
+        #expect(ICCProfile.deviceClass(of: profile) == "scnr")
+        let size = Int(profile[0]) << 24 | Int(profile[1]) << 16 | Int(profile[2]) << 8 | Int(profile[3])
+        #expect(size == profile.count)
+        #expect(Array(profile[36..<40]) == Array("acsp".utf8))
+    }
+}
+
+@Suite("Codecs and pyramid")
+struct CodecAndPyramidTests {
+    @Test("JPEGTables merge into an abbreviated tile to give a complete stream")
+    func merge() {
+        let tables: [UInt8] = [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x02, 0xFF, 0xD9]
+        let tile: [UInt8] = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x11, 0xFF, 0xD9]
+        #expect(JPEGStream.merge(tables: tables, tile: tile) == [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x02, 0xFF, 0xDA, 0x00, 0x02, 0x11, 0xFF, 0xD9])
+    }
+
+    @Test("An Adobe RGB marker is added once, right after SOI")
+    func adobeMarker() throws {
+        let image = RGBImage(width: 16, height: 16, fill: RGB(200, 100, 50))
+        let jpeg = try JPEGEncoder().encode(image)
+        #expect(!JPEGStream.hasAdobeMarker(jpeg))
+        let marked = JPEGStream.addingAdobeRGBMarker(jpeg)
+        #expect(JPEGStream.hasAdobeMarker(marked))
+        #expect(marked.count == jpeg.count + 16 && marked[2] == 0xFF && marked[3] == 0xEE)
+        #expect(JPEGStream.addingAdobeRGBMarker(marked) == marked)
+    }
+
+    @Test("JPEG 2000 lossless round-trips exactly and reports a reversible colour transform")
+    func jpeg2000() throws {
+        var pixels = [UInt8](repeating: 0, count: 64 * 48 * 3)
+        for i in pixels.indices { pixels[i] = UInt8((i * 7 + i / 191) % 256) }
+        let image = RGBImage(width: 64, height: 48, pixels: pixels)
+        let lossless = try JPEG2000Codec.encode(image, ratio: nil)
+        #expect(try JPEG2000Codec.decode(lossless) == image)
+        let info = try #require(JPEG2000Info(codestream: lossless))
+        #expect(info.width == 64 && info.height == 48 && info.components == 3 && info.usesColorTransform && info.isReversible)
+        let lossy = try JPEG2000Codec.encode(image, ratio: 10)
+        #expect(JPEG2000Info(codestream: lossy)?.isReversible == false)
+        #expect(throws: CodecError.self) { try JPEG2000Codec.decode([0xFF, 0x4F, 0xFF, 0x51, 0, 0]) }
+    }
+
+    @Test("Halving averages 2x2 blocks and rounds odd sizes up")
+    func halving() {
+        let image = RGBImage(width: 3, height: 3, pixels: [UInt8](0..<27))
+        let half = Downsample.half(image)
+        #expect(half.width == 2 && half.height == 2)
+        // Top-left: pixels 0, 1, 3, 4 -> channel 0 values 0, 3, 9, 12 -> 6.
+        #expect(half.pixels[0] == 6)
+        // Top-right: the odd column averages its two pixels: channel 0 of pixels 2 and 5 -> (6 + 15 + 1) / 2 = 11.
+        #expect(half.pixels[3] == 11)
+        // Bottom-right: the lone corner pixel 8 -> 24.
+        #expect(half.pixels[9] == 24)
+    }
+
+    @Test("The plan halves down to one tile")
+    func plan() {
+        let plan = PyramidPlan.plan(width: 1001, height: 757, tileWidth: 256, tileHeight: 256)
+        #expect(plan.levels.map(\.width) == [1001, 501, 251])
+        #expect(plan.levels.map(\.height) == [757, 379, 190])
+        #expect(plan.levels.map(\.downsample) == [1, 2, 4])
+        #expect(PyramidPlan.plan(width: 100, height: 80, tileWidth: 256, tileHeight: 256).levels.count == 1)
+        #expect(PyramidPlan.plan(width: 50_000, height: 40_000, tileWidth: 256, tileHeight: 256, maxLevels: 3).levels.count == 3)
+        #expect(PyramidPlan.plan(width: 50_000, height: 40_000, tileWidth: 256, tileHeight: 256).levels.last!.width <= 256)
+    }
+
+    @Test("Parallel map keeps order and stops on the first error")
+    func parallel() throws {
+        #expect(try Parallel.map(1000, threads: 4) { $0 * 2 } == (0..<1000).map { $0 * 2 })
+        struct Boom: Error {}
+        #expect(throws: Boom.self) { try Parallel.forEach(100, threads: 4) { if $0 == 37 { throw Boom() } } }
+    }
+}

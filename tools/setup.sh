@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what dicomizer builds against (Debian 12 packages) and the readers its tests check output
+# with (dicom3tools, DCMTK, OpenSlide 4 and wsidicom from PyPI). Safe to run again: installs only what is missing.
+set -euo pipefail
+
+APT_PACKAGES=(
+  pkg-config libopenslide-dev libtiff-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev libdcmtk-dev libpng-dev
+  dicom3tools dcmtk openslide-tools
+)
+PIP_PACKAGES=(openslide-bin openslide-python wsidicom pydicom numpy pillow)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import openslide_bin, openslide, wsidicom, pydicom, numpy, PIL" 2>/dev/null; then
+  echo "setup: installing ${PIP_PACKAGES[*]} from PyPI"
+  python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
