@@ -26,7 +26,7 @@ public struct JPEGInfo: Sendable, Equatable {
 
 /// Decodes JPEG streams with TurboJPEG. Not thread-safe: make one per task.
 public final class JPEGDecoder {
-    private let handle: tjhandle
+    fileprivate let handle: tjhandle
 
     public init() {
         guard let handle = tjInitDecompress() else { fatalError("TurboJPEG could not allocate a decompressor") }
@@ -66,6 +66,23 @@ public final class JPEGDecoder {
     }
 }
 
+extension JPEGDecoder {
+    /// Decodes a complete stream straight into `destination` when the stream is exactly its size;
+    /// returns false (writing nothing) when it is not.
+    public func decode(_ data: [UInt8], into destination: PixelBuffer) throws -> Bool {
+        let header = try info(data)
+        guard header.width == destination.width, header.height == destination.height else { return false }
+        let status = data.withUnsafeBufferPointer { src in
+            tjDecompress2(handle, src.baseAddress, UInt(data.count), destination.base, Int32(header.width),
+                          Int32(destination.pitch), Int32(header.height), Int32(TJPF_RGB.rawValue), 0)
+        }
+        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
+            throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle)))
+        }
+        return true
+    }
+}
+
 /// Encodes RGB images as baseline JPEG (YCbCr) with TurboJPEG. Not thread-safe: make one per task.
 public final class JPEGEncoder {
     private let handle: tjhandle
@@ -82,19 +99,25 @@ public final class JPEGEncoder {
     deinit { tjDestroy(handle) }
 
     public func encode(_ image: RGBImage) throws -> [UInt8] {
-        let capacity = Int(tjBufSize(Int32(image.width), Int32(image.height), subsampling.turbo))
-        var out = [UInt8](repeating: 0, count: capacity)
-        var size: UInt = UInt(capacity)
-        let status = image.pixels.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst -> Int32 in
-                var pointer: UnsafeMutablePointer<UInt8>? = dst.baseAddress
-                return tjCompress2(handle, src.baseAddress, Int32(image.width), Int32(image.width * 3), Int32(image.height),
-                                   Int32(TJPF_RGB.rawValue), &pointer, &size, subsampling.turbo, Int32(quality),
-                                   TJFLAG_NOREALLOC)
-            }
+        try image.pixels.withUnsafeBufferPointer {
+            // TurboJPEG only reads the source: the mutable view never writes.
+            try encode(PixelBuffer(base: UnsafeMutablePointer(mutating: $0.baseAddress!), width: image.width, height: image.height, pitch: image.width * 3))
         }
-        guard status == 0 else { throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle))) }
-        out.removeSubrange(Int(size)...)
+    }
+
+    /// Encodes pixels in place (a window of a larger image), with no copy.
+    public func encode(_ source: PixelBuffer) throws -> [UInt8] {
+        let capacity = Int(tjBufSize(Int32(source.width), Int32(source.height), subsampling.turbo))
+        var size: UInt = UInt(capacity)
+        var failed = false
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            let status = tjCompress2(handle, source.base, Int32(source.width), Int32(source.pitch), Int32(source.height),
+                                     Int32(TJPF_RGB.rawValue), &pointer, &size, subsampling.turbo, Int32(quality), TJFLAG_NOREALLOC)
+            failed = status != 0
+            count = failed ? 0 : Int(size)
+        }
+        guard !failed else { throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle))) }
         return out
     }
 }

@@ -27,7 +27,28 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// An image whose pixels the caller overwrites entirely (no fill pass).
+    public init(uninitializedWidth width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        pixels = [UInt8](unsafeUninitializedCapacity: width * height * 3) { _, count in count = width * height * 3 }
+    }
+
     public var byteCount: Int { pixels.count }
+
+    /// Copies the part of `self` that fits into a `width` x `height` window of a raw buffer with the given
+    /// row pitch, `self`'s top-left at (x, y) of the window. Distinct windows may be written concurrently.
+    public func copy(into destination: PixelBuffer, x: Int, y: Int) {
+        let x0 = max(0, x), y0 = max(0, y)
+        let x1 = min(destination.width, x + width), y1 = min(destination.height, y + height)
+        guard x1 > x0, y1 > y0 else { return }
+        pixels.withUnsafeBufferPointer { src in
+            for row in y0..<y1 {
+                let s = src.baseAddress! + ((row - y) * width + (x0 - x)) * 3
+                (destination.base + row * destination.pitch + x0 * 3).update(from: s, count: (x1 - x0) * 3)
+            }
+        }
+    }
 
     /// Copies `source` (or its part inside self) so that its top-left lands at (x, y).
     public mutating func paste(_ source: RGBImage, atX x: Int, y: Int) {
@@ -68,4 +89,30 @@ public struct RGB: Sendable, Equatable, Hashable {
     public var r: UInt8, g: UInt8, b: UInt8
     public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
     public static let white = RGB(255, 255, 255)
+}
+
+/// A raw view of RGB pixels owned elsewhere, for workers that fill disjoint parts of one image.
+public struct PixelBuffer: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<UInt8>
+    public let width: Int
+    public let height: Int
+    /// Bytes from one row to the next.
+    public let pitch: Int
+
+    public init(base: UnsafeMutablePointer<UInt8>, width: Int, height: Int, pitch: Int) {
+        self.base = base; self.width = width; self.height = height; self.pitch = pitch
+    }
+
+    /// The window at (x, y) of the given size (which must lie inside).
+    public func window(x: Int, y: Int, width: Int, height: Int) -> PixelBuffer {
+        PixelBuffer(base: base + y * pitch + x * 3, width: width, height: height, pitch: pitch)
+    }
+}
+
+extension RGBImage {
+    /// Runs `body` with a raw buffer over this image's pixels.
+    public mutating func withPixelBuffer<R>(_ body: (PixelBuffer) throws -> R) rethrows -> R {
+        let (w, h) = (width, height)
+        return try pixels.withUnsafeMutableBufferPointer { try body(PixelBuffer(base: $0.baseAddress!, width: w, height: h, pitch: w * 3)) }
+    }
 }

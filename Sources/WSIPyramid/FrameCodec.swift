@@ -45,6 +45,18 @@ struct FrameCodec: Sendable {
     /// JPEG 2000 compression ratio for a JPEG-like quality setting (90 gives 10:1).
     var jpeg2000Ratio: Double { Double(max(2, 100 - quality)) }
 
+    /// Encodes a tile-sized window of a larger image; JPEG reads it in place.
+    func encode(_ window: PixelBuffer) throws -> [UInt8] {
+        if compression == .jpeg { return try encoders.with { try $0.encode(window) } }
+        var tile = RGBImage(uninitializedWidth: window.width, height: window.height)
+        tile.withPixelBuffer { dst in
+            for row in 0..<window.height {
+                (dst.base + row * dst.pitch).update(from: window.base + row * window.pitch, count: window.width * 3)
+            }
+        }
+        return try encode(tile)
+    }
+
     func encode(_ tile: RGBImage) throws -> [UInt8] {
         switch compression {
         case .jpeg: return try encoders.with { try $0.encode(tile) }

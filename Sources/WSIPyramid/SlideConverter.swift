@@ -222,15 +222,28 @@ public final class SlideConverter {
             }
             level.copiedFrames += known.count { $0 != nil }
         } else {
-            guard let band else { return }
-            frames = try Parallel.map(across, threads: options.threads) { col in
-                try codec.encode(band.crop(x: col * tw, y: 0, width: tw, height: th, fill: background))
+            guard var band else { return }
+            frames = try band.withPixelBuffer { buffer in
+                try Parallel.map(across, threads: options.threads) { col in
+                    // Whole tiles are encoded in place; edge tiles are padded with the background first.
+                    if (col + 1) * tw <= buffer.width && th == buffer.height {
+                        return try codec.encode(buffer.window(x: col * tw, y: 0, width: tw, height: th))
+                    }
+                    var tile = RGBImage(width: tw, height: th, fill: background)
+                    tile.withPixelBuffer { tileBuffer in
+                        let visible = buffer.window(x: col * tw, y: 0, width: min(tw, buffer.width - col * tw), height: buffer.height)
+                        for row in 0..<visible.height {
+                            (tileBuffer.base + row * tileBuffer.pitch).update(from: visible.base + row * visible.pitch, count: visible.width * 3)
+                        }
+                    }
+                    return try codec.encode(tile)
+                }
             }
         }
         for frame in frames { try level.writer.append(frame: frame) }
 
         guard index + 1 < levels.count, let band else { return }
-        let half = Downsample.half(band)
+        let half = Downsample.half(band, threads: options.threads)
         let next = levels[index + 1]
         next.band.paste(half, atX: 0, y: next.rowsFilled)
         next.rowsFilled += half.height

@@ -134,19 +134,38 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         let tw = base.tileWidth, th = base.tileHeight
         let col0 = max(0, x / tw), row0 = max(0, y / th)
         let col1 = min(base.tilesAcross - 1, (x + width - 1) / tw), row1 = min(base.tilesDown - 1, (y + height - 1) / th)
-        var out = RGBImage(width: width, height: height, fill: properties.background)
+        let covered = x >= 0 && y >= 0 && x + width <= base.width && y + height <= base.height
+        var out = covered ? RGBImage(uninitializedWidth: width, height: height) : RGBImage(width: width, height: height, fill: properties.background)
         guard col1 >= col0, row1 >= row0 else { return out }
         let across = col1 - col0 + 1
-        let tiles = try Parallel.map(across * (row1 - row0 + 1), threads: threads) { i in
-            try self.decodedTile(col: col0 + i % across, row: row0 + i / across)
-        }
-        for (i, tile) in tiles.enumerated() {
-            let col = col0 + i % across, row = row0 + i / across
-            // Only the part of the tile inside the image: edge tiles carry padding.
-            let visible = tile.crop(x: 0, y: 0, width: min(tw, base.width - col * tw), height: min(th, base.height - row * th))
-            out.paste(visible, atX: col * tw - x, y: row * th - y)
+        try out.withPixelBuffer { buffer in
+            try Parallel.forEach(across * (row1 - row0 + 1), threads: threads) { i in
+                let col = col0 + i % across, row = row0 + i / across
+                // The tile's visible part (edge tiles carry padding beyond the image).
+                let left = col * tw - x, top = row * th - y
+                let visibleWidth = min(tw, self.base.width - col * tw), visibleHeight = min(th, self.base.height - row * th)
+                if self.base.compression == 7, left >= 0, top >= 0, left + tw <= width, top + th <= height,
+                   visibleWidth == tw, visibleHeight == th,
+                   try self.decodeJPEGTile(col: col, row: row, into: buffer.window(x: left, y: top, width: tw, height: th)) {
+                    return
+                }
+                let tile = try self.decodedTile(col: col, row: row)
+                let visible = tile.crop(x: 0, y: 0, width: visibleWidth, height: visibleHeight)
+                visible.copy(into: buffer, x: left, y: top)
+            }
         }
         return out
+    }
+
+    /// Decodes a JPEG tile straight into place; false when it must go the general way (sparse, odd size).
+    private func decodeJPEGTile(col: Int, row: Int, into destination: PixelBuffer) throws -> Bool {
+        guard let raw = try file.rawTile(directory: 0, index: file.tileIndex(directory: 0, col: col, row: row)) else { return false }
+        let stream = base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+        do {
+            return try decoders.with { try $0.decode(stream, into: destination) }
+        } catch let error as CodecError {
+            throw SourceError(path, "tile (\(col), \(row)) is corrupt: \(error)")
+        }
     }
 
     public var rawTiles: (any RawTileSource)? {
