@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   pkg-config libopenslide-dev libtiff-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev libdcmtk-dev libpng-dev
-  dicom3tools dcmtk openslide-tools
+  dicom3tools dcmtk openslide-tools time
 )
 PIP_PACKAGES=(openslide-bin openslide-python wsidicom pydicom numpy pillow)
 

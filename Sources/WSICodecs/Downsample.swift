@@ -4,10 +4,8 @@ public enum Downsample {
     public static func half(_ image: RGBImage, threads: Int = 1) -> RGBImage {
         let w = (image.width + 1) / 2, h = (image.height + 1) / 2
         var result = RGBImage(uninitializedWidth: w, height: h)
-        let sw = image.width, sh = image.height
-        image.pixels.withUnsafeBufferPointer { src in
+        image.withReadOnlyPixelBuffer { s in
             result.withPixelBuffer { dst in
-                let s = PixelBuffer(base: UnsafeMutablePointer(mutating: src.baseAddress!), width: sw, height: sh, pitch: sw * 3)
                 let chunk = 16
                 try? Parallel.forEach((h + chunk - 1) / chunk, threads: threads) { part in
                     halveRows(s, into: dst, rows: (part * chunk)..<min(h, (part + 1) * chunk))

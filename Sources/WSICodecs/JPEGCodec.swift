@@ -81,6 +81,21 @@ extension JPEGDecoder {
         }
         return true
     }
+
+    /// Decodes a complete stream at half size (the scaled IDCT: far less work than full size, then
+    /// halving) straight into `destination`, which must be the stream's size halved (rounded up).
+    public func decodeHalf(_ data: [UInt8], into destination: PixelBuffer) throws -> Bool {
+        let header = try info(data)
+        guard (header.width + 1) / 2 == destination.width, (header.height + 1) / 2 == destination.height else { return false }
+        let status = data.withUnsafeBufferPointer { src in
+            tjDecompress2(handle, src.baseAddress, UInt(data.count), destination.base, Int32(destination.width),
+                          Int32(destination.pitch), Int32(destination.height), Int32(TJPF_RGB.rawValue), 0)
+        }
+        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
+            throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle)))
+        }
+        return true
+    }
 }
 
 /// Encodes RGB images as baseline JPEG (YCbCr) with TurboJPEG. Not thread-safe: make one per task.
@@ -99,10 +114,7 @@ public final class JPEGEncoder {
     deinit { tjDestroy(handle) }
 
     public func encode(_ image: RGBImage) throws -> [UInt8] {
-        try image.pixels.withUnsafeBufferPointer {
-            // TurboJPEG only reads the source: the mutable view never writes.
-            try encode(PixelBuffer(base: UnsafeMutablePointer(mutating: $0.baseAddress!), width: image.width, height: image.height, pitch: image.width * 3))
-        }
+        try image.withReadOnlyPixelBuffer { try encode($0) }
     }
 
     /// Encodes pixels in place (a window of a larger image), with no copy.

@@ -39,15 +39,29 @@ public enum Parallel {
     public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-/// Result slots written by distinct workers at distinct indices (no two write the same slot).
+/// Result slots written by distinct workers at distinct indices (no two write the same slot). The
+/// storage is a raw allocation: an Array's mutable-buffer access is not safe from several threads at once.
 final class Slots<T: Sendable>: @unchecked Sendable {
-    private var storage: [T?]
-    init(_ count: Int) { storage = Array(repeating: nil, count: count) }
+    private let storage: UnsafeMutablePointer<T?>
+    private let count: Int
+
+    init(_ count: Int) {
+        self.count = count
+        storage = .allocate(capacity: max(count, 1))
+        storage.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        storage.deinitialize(count: count)
+        storage.deallocate()
+    }
+
     subscript(i: Int) -> T? {
         get { storage[i] }
-        set { storage.withUnsafeMutableBufferPointer { $0[i] = newValue } }
+        set { storage[i] = newValue }
     }
-    var values: [T] { storage.map { $0! } }
+
+    var values: [T] { (0..<count).map { storage[$0]! } }
 }
 
 /// A pool of non-thread-safe codec handles (TurboJPEG), so that each task borrows one at a time.

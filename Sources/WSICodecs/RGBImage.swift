@@ -110,6 +110,13 @@ public struct PixelBuffer: @unchecked Sendable {
 }
 
 extension RGBImage {
+    /// Runs `body` with a raw view of this image's pixels that it must only read (no copy is made).
+    public func withReadOnlyPixelBuffer<R>(_ body: (PixelBuffer) throws -> R) rethrows -> R {
+        try pixels.withUnsafeBufferPointer {
+            try body(PixelBuffer(base: UnsafeMutablePointer(mutating: $0.baseAddress!), width: width, height: height, pitch: width * 3))
+        }
+    }
+
     /// Runs `body` with a raw buffer over this image's pixels.
     public mutating func withPixelBuffer<R>(_ body: (PixelBuffer) throws -> R) rethrows -> R {
         let (w, h) = (width, height)

@@ -17,7 +17,7 @@ final class OutputFile {
     let temporaryPath: String
     private var fd: Int32
     private var buffer: [UInt8] = []
-    private let bufferLimit = 4 << 20
+    private let bufferLimit = 1 << 20
     /// Bytes written so far, buffered ones included.
     private(set) var position: UInt64 = 0
 

@@ -133,18 +133,27 @@ public final class SlideConverter {
 
             // The single pass over level 0.
             let bands = (source.height + tileHeight - 1) / tileHeight
-            let needsPixels = copy == nil || levels.count > 1
             for row in 0..<bands {
                 let y = row * tileHeight
                 let bandHeight = min(tileHeight, source.height - y)
-                let image = needsPixels ? try source.readRegion(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads) : nil
-                try emit(level: 0, band: image, levels: levels, codec: codec, copy: copy)
+                var image: RGBImage?
+                var half: RGBImage?
+                if copy != nil {
+                    // Copied tiles need no pixels at level 0: decode at half scale, straight to level 1.
+                    if levels.count > 1 {
+                        half = try source.readRegionAtHalfScale(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads)
+                        if half == nil { image = try source.readRegion(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads) }
+                    }
+                } else {
+                    image = try source.readRegion(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads)
+                }
+                try emit(level: 0, band: image, half: half, levels: levels, codec: codec, copy: copy)
                 progress?(ConversionProgress(stage: "pyramid", done: row + 1, total: bands))
             }
             for level in levels.dropFirst() where level.rowsFilled > 0 {
                 let partial = level.band.crop(x: 0, y: 0, width: level.width, height: level.rowsFilled)
                 level.rowsFilled = 0
-                try emit(level: level.index, band: partial, levels: levels, codec: codec, copy: nil)
+                try emit(level: level.index, band: partial, half: nil, levels: levels, codec: codec, copy: nil)
             }
             let uncompressedFrame = tileWidth * tileHeight * 3
             for level in levels {
@@ -202,8 +211,10 @@ public final class SlideConverter {
         return report
     }
 
-    /// Writes one band of a level (its next tile row) and passes the band, halved, to the level below.
-    private func emit(level index: Int, band: RGBImage?, levels: [LevelState], codec: FrameCodec, copy: (any RawTileSource)?) throws {
+    /// Writes one band of a level (its next tile row) and passes the band, halved, to the level below;
+    /// `half`, when given, is that halved band already (from a half-scale decode).
+    private func emit(level index: Int, band: RGBImage?, half precomputed: RGBImage?, levels: [LevelState], codec: FrameCodec,
+                      copy: (any RawTileSource)?) throws {
         let level = levels[index]
         let tw = level.description.tileWidth, th = level.description.tileHeight
         let across = level.description.tilesAcross
@@ -222,8 +233,8 @@ public final class SlideConverter {
             }
             level.copiedFrames += known.count { $0 != nil }
         } else {
-            guard var band else { return }
-            frames = try band.withPixelBuffer { buffer in
+            guard let band else { return }
+            frames = try band.withReadOnlyPixelBuffer { buffer in
                 try Parallel.map(across, threads: options.threads) { col in
                     // Whole tiles are encoded in place; edge tiles are padded with the background first.
                     if (col + 1) * tw <= buffer.width && th == buffer.height {
@@ -242,15 +253,14 @@ public final class SlideConverter {
         }
         for frame in frames { try level.writer.append(frame: frame) }
 
-        guard index + 1 < levels.count, let band else { return }
-        let half = Downsample.half(band, threads: options.threads)
+        guard index + 1 < levels.count, let half = precomputed ?? band.map({ Downsample.half($0, threads: options.threads) }) else { return }
         let next = levels[index + 1]
         next.band.paste(half, atX: 0, y: next.rowsFilled)
         next.rowsFilled += half.height
         if next.rowsFilled >= th {
             let full = next.band
             next.rowsFilled = 0
-            try emit(level: index + 1, band: full, levels: levels, codec: codec, copy: nil)
+            try emit(level: index + 1, band: full, half: nil, levels: levels, codec: codec, copy: nil)
         }
     }
 

@@ -17,6 +17,13 @@ public protocol SlideSource: AnyObject, Sendable {
     func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage
     /// Level-0 tiles that can become DICOM frames as they are; nil when the source's tiles cannot.
     var rawTiles: (any RawTileSource)? { get }
+    /// A level-0 region (aligned to the source's tiles) at half size, when the source can decode it so more
+    /// cheaply than at full size (JPEG's scaled IDCT); nil otherwise. Odd sizes round up.
+    func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage?
+}
+
+extension SlideSource {
+    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? { nil }
 }
 
 /// One level of a source's own pyramid.

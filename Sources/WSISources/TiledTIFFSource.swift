@@ -157,6 +157,44 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         return out
     }
 
+    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? {
+        let tw = base.tileWidth, th = base.tileHeight
+        guard base.compression == 7, tw % 2 == 0, th % 2 == 0, x % tw == 0, y % th == 0, x >= 0, y >= 0,
+              x + width <= base.width, y + height <= base.height else { return nil }
+        let outWidth = (width + 1) / 2, outHeight = (height + 1) / 2
+        var out = RGBImage(uninitializedWidth: outWidth, height: outHeight)
+        let col0 = x / tw, row0 = y / th
+        let across = (width + tw - 1) / tw, down = (height + th - 1) / th
+        try out.withPixelBuffer { buffer in
+            try Parallel.forEach(across * down, threads: threads) { i in
+                let col = col0 + i % across, row = row0 + i / across
+                let left = (col - col0) * tw / 2, top = (row - row0) * th / 2
+                let index = self.file.tileIndex(directory: 0, col: col, row: row)
+                guard let raw = try self.file.rawTile(directory: 0, index: index) else {
+                    RGBImage(width: tw / 2, height: th / 2, fill: self.properties.background).copy(into: buffer, x: left, y: top)
+                    return
+                }
+                let stream = self.base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+                do {
+                    try self.decoders.with { decoder in
+                        if left + tw / 2 <= outWidth && top + th / 2 <= outHeight,
+                           try decoder.decodeHalf(stream, into: buffer.window(x: left, y: top, width: tw / 2, height: th / 2)) {
+                            return
+                        }
+                        // Edge tiles: decode whole, keep the part inside the region.
+                        var tile = RGBImage(uninitializedWidth: tw / 2, height: th / 2)
+                        let fits = try tile.withPixelBuffer { try decoder.decodeHalf(stream, into: $0) }
+                        guard fits else { throw CodecError("JPEG", "tile is not \(tw)x\(th)") }
+                        tile.copy(into: buffer, x: left, y: top)
+                    }
+                } catch let error as CodecError {
+                    throw SourceError(self.path, "tile (\(col), \(row)) is corrupt: \(error)")
+                }
+            }
+        }
+        return out
+    }
+
     /// Decodes a JPEG tile straight into place; false when it must go the general way (sparse, odd size).
     private func decodeJPEGTile(col: Int, row: Int, into destination: PixelBuffer) throws -> Bool {
         guard let raw = try file.rawTile(directory: 0, index: file.tileIndex(directory: 0, col: col, row: row)) else { return false }

@@ -33,6 +33,7 @@ struct TestSlide: ParsableCommand {
     @Option(help: "Seed of the tissue pattern.") var seed: UInt64 = 1
     @Option(help: "JPEG tiles coded as rgb (Aperio's usual) or ycbcr.") var colors = "rgb"
     @Flag(help: "Write one level-0 tile as garbage, to test corrupt input.") var corruptTile = false
+    @Option(help: "Paint only an N x N block of distinct level-0 tiles and repeat it (fast large slides).") var repeatTiles: Int?
 
     func run() throws {
         let painter = TissuePainter(seed: seed, width: width, height: height)
@@ -71,11 +72,15 @@ struct TestSlide: ParsableCommand {
         let header = "Aperio Image Library v12.0.15 \r\n"
         let fields = "|AppMag = \(Int(10 / mpp / 2))|StripeWidth = 2040|ScanScope ID = SS0042|Filename = synthetic|Date = 11/24/26|Time = 10:15:30|MPP = \(mpp)"
         let builder = try TIFFBuilder(path: output)
+        let cache = TileCache()
         let corrupt = corruptTile ? ((height / tile) / 2) * ((width + tile - 1) / tile) + (width / tile) / 2 : nil
         try builder.addTiled(width: width, height: height, tile: tile, encoding: encoding,
                              description: header + "\(width)x\(height) [0,0 \(width)x\(height)] (\(tile)x\(tile)) \(codecName) Q=\(quality)" + fields,
                              corruptTile: corrupt) { col, row in
-            painter.paint(x: col * tile, y: row * tile, width: tile, height: tile)
+            guard let repeatTiles else { return painter.paint(x: col * tile, y: row * tile, width: tile, height: tile) }
+            return cache.tile(col % repeatTiles, row % repeatTiles, level: 0) {
+                painter.paint(x: (col % repeatTiles) * tile, y: (row % repeatTiles) * tile, width: tile, height: tile)
+            }
         }
         // Thumbnail: directory 1, stripped JPEG.
         let thumbScale = max(1, (max(width, height) + 767) / 768)
@@ -88,7 +93,10 @@ struct TestSlide: ParsableCommand {
             let w = width / downsample, h = height / downsample, ds = downsample
             try builder.addTiled(width: w, height: h, tile: tile, encoding: encoding,
                                  description: header + "\(width)x\(height) [0,0 \(width)x\(height)] (\(tile)x\(tile)) -> \(w)x\(h) \(codecName) Q=\(quality)" + fields) { col, row in
-                painter.paint(x: col * tile, y: row * tile, width: tile, height: tile, downsample: ds)
+                guard let repeatTiles else { return painter.paint(x: col * tile, y: row * tile, width: tile, height: tile, downsample: ds) }
+                return cache.tile(col % repeatTiles, row % repeatTiles, level: ds) {
+                    painter.paint(x: (col % repeatTiles) * tile, y: (row % repeatTiles) * tile, width: tile, height: tile, downsample: ds)
+                }
             }
             downsample *= 4
         }
@@ -133,6 +141,19 @@ struct TestSlide: ParsableCommand {
         let tissue = painter.paint(x: 0, y: 0, width: min(840, width / scale), height: min(410, height / scale), downsample: scale)
         macro.paste(tissue, atX: 430, y: 10)
         return macro
+    }
+}
+
+/// Painted tiles kept for `--repeat-tiles`, shared by the painting threads.
+final class TileCache: @unchecked Sendable {
+    private var tiles: [[Int]: RGBImage] = [:]
+    private let lock = NSLock()
+
+    func tile(_ col: Int, _ row: Int, level: Int, paint: () -> RGBImage) -> RGBImage {
+        if let tile = lock.withLock({ tiles[[col, row, level]] }) { return tile }
+        let tile = paint()
+        lock.withLock { tiles[[col, row, level]] = tile }
+        return tile
     }
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Conversion benchmark: dicomizer against OrthancWSIDicomizer and wsidicomizer, side by side in one run.
+
+Generates Aperio-style slides with our generator (tools/testslide), then converts each with every tool on
+two paths, several times, and prints the median wall time, CPU time, peak memory and output size, and
+each peer's time as a multiple of ours:
+
+  copy      level-0 tiles copied as they are (ours also computes the full dyadic pyramid below them;
+            OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none)
+  reencode  every tile decoded and re-encoded as JPEG q90 4:2:0, full dyadic pyramid
+
+Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--no-peers]
+Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OURS = os.path.join(ROOT, ".build/release/dicomizer")
+GENERATOR = os.path.join(ROOT, ".build/release/wsi-testslide")
+OPENSLIDE_LIB = "/usr/lib/x86_64-linux-gnu/libopenslide.so.0"
+# wsidicomizer on Debian 12: ctypes.util.find_library("libturbojpeg") crashes when libturbojpeg0-dev's
+# static archive is present, so the peer runs behind a wrapper that names the shared library.
+WSIDICOMIZER = [sys.executable, "-c", (
+    "import ctypes.util, sys; f = ctypes.util.find_library; "
+    "ctypes.util.find_library = lambda n: '/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0' if 'turbojpeg' in n else f(n); "
+    "from wsidicomizer.cli import main; sys.argv[0] = 'wsidicomizer'; main()")]
+
+
+def measure(command, output):
+    """Runs a command under /usr/bin/time; returns wall s, cpu s, peak RSS MiB, output MiB."""
+    if os.path.exists(output):
+        shutil.rmtree(output)
+    if command[0] == "OrthancWSIDicomizer":
+        os.makedirs(output)  # it writes into an existing folder; wsidicomizer wants none
+    with tempfile.NamedTemporaryFile("r") as t:
+        result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %U %S %M"] + command,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:3])} failed: {result.stderr[-500:]}")
+        wall, user, system, rss = t.read().split()[-4:]
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(output) for f in fs)
+    return float(wall), float(user) + float(system), int(rss) / 1024, size / 2**20
+
+
+def tools_for(path, slide, out, threads, peers):
+    ours = lambda extra: [OURS, slide, "-o", out, "--overwrite", "-q", "--threads", str(threads)] + extra
+    orthanc = lambda extra: ["OrthancWSIDicomizer", f"--openslide={OPENSLIDE_LIB}", f"--folder={out}", f"--threads={threads}", slide] + extra
+    wsid = lambda extra: WSIDICOMIZER + ["-i", slide, "-o", out, "-w", str(threads)] + extra
+    if path == "copy":
+        runs = [("dicomizer", ours([]))]
+        if peers:
+            runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([]))]
+    else:
+        runs = [("dicomizer", ours(["--reencode", "--quality", "90", "--subsampling", "420"]))]
+        if peers:
+            runs += [("OrthancWSIDicomizer", orthanc(["--reencode=1", "--pyramid=1", "--jpeg-quality=90"])),
+                     ("wsidicomizer", wsid(["--force-transcoding", "--add-missing-levels", "--format", "jpeg",
+                                            "--quality", "90"]))]
+    return runs
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="20000x15000,50000x40000")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--no-peers", action="store_true")
+    p.add_argument("--workdir", default=os.path.join(ROOT, "bench"))
+    args = p.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+
+    rows = []
+    for size in args.sizes.split(","):
+        w, h = (int(v) for v in size.split("x"))
+        slide = os.path.join(args.workdir, f"slide-{w}x{h}.svs")
+        if not os.path.exists(slide):
+            print(f"generating {slide}", file=sys.stderr)
+            subprocess.run([GENERATOR, slide, "--kind", "svs", "--width", str(w), "--height", str(h)], check=True)
+        for path in ("copy", "reencode"):
+            results = {}
+            for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
+                samples = []
+                for _ in range(args.runs):
+                    try:
+                        samples.append(measure(command, os.path.join(args.workdir, "out")))
+                    except RuntimeError as e:
+                        print(f"{name}: {e}", file=sys.stderr)
+                        break
+                if samples:
+                    results[name] = [statistics.median(v) for v in zip(*samples)]
+                    print(f"{size} {path} {name}: {results[name]}", file=sys.stderr)
+            ours = results.get("dicomizer")
+            for name, (wall, cpu, rss, mib) in results.items():
+                ratio = f"{wall / ours[0]:.2f}x" if ours and name != "dicomizer" else ""
+                rows.append((f"{w}x{h} ({w * h / 1e6:.0f} MP)", path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio))
+    shutil.rmtree(os.path.join(args.workdir, "out"), ignore_errors=True)
+
+    header = ("slide", "path", "tool", "wall s", "CPU s", "peak MiB", "output MiB", "peer time / ours")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
