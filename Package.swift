@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -9,9 +9,15 @@ let package = Package(
         .library(name: "WSIDICOM", targets: ["WSIDICOM"]),
         .library(name: "WSISources", targets: ["WSISources"]),
         .library(name: "WSIPyramid", targets: ["WSIPyramid"]),
+        .library(name: "WSITileService", targets: ["WSITileService"]),
+        .library(name: "WSITileServer", targets: ["WSITileServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // No default traits: they add build time and nothing the server uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
     ],
     targets: [
         // C wrappers: one per native library, nothing else in them.
@@ -36,10 +42,26 @@ let package = Package(
         .target(name: "WSIDICOM", dependencies: ["WSICodecs"]),
         // The pyramid engine: planning, downsampling, the streaming conversion.
         .target(name: "WSIPyramid", dependencies: ["WSICodecs", "WSISources", "WSIDICOM"]),
+        // The tile service: slide library, frame index, tiles, IIIF rendering; no HTTP.
+        .target(
+            name: "WSITileService",
+            dependencies: ["WSIDICOM", "WSICodecs", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The tile service's HTTP routes and the standalone server (Hummingbird).
+        .target(
+            name: "WSITileServer",
+            dependencies: [
+                "WSITileService", "WSIDICOM", "WSICodecs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "dicomizer",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,7 +73,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WSITests",
-            dependencies: ["WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim"],
+            dependencies: [
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "WSITileService", "WSITileServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             path: "Tests/WSITests"
         ),
     ],

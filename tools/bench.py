@@ -24,12 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(ROOT, ".build/release/dicomizer")
 GENERATOR = os.path.join(ROOT, ".build/release/wsi-testslide")
 OPENSLIDE_LIB = "/usr/lib/x86_64-linux-gnu/libopenslide.so.0"
-# wsidicomizer on Debian 12: ctypes.util.find_library("libturbojpeg") crashes when libturbojpeg0-dev's
-# static archive is present, so the peer runs behind a wrapper that names the shared library.
-WSIDICOMIZER = [sys.executable, "-c", (
-    "import ctypes.util, sys; f = ctypes.util.find_library; "
-    "ctypes.util.find_library = lambda n: '/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0' if 'turbojpeg' in n else f(n); "
-    "from wsidicomizer.cli import main; sys.argv[0] = 'wsidicomizer'; main()")]
+# wsidicomizer runs behind tools/run_wsidicomizer.py, which works around its libturbojpeg lookup on Debian 12.
+WSIDICOMIZER = [sys.executable, os.path.join(ROOT, "tools/run_wsidicomizer.py")]
 
 
 def measure(command, output):

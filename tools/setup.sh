@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what dicomizer builds against (Debian 12 packages) and the readers its tests check output
-# with (dicom3tools, DCMTK, OpenSlide 4 and wsidicom from PyPI). Safe to run again: installs only what is missing.
+# Installs what dicomizer builds against (Debian 12 packages), what the server uses (Leaflet), and what
+# the tests check with: dicom3tools, DCMTK, OpenSlide 4 and wsidicom, the peers' converters (Orthanc WSI,
+# wsidicomizer) whose output the server must read, and Chromium with Selenium for the viewer test. Safe to run again: installs only what is missing.
 set -euo pipefail
 
 APT_PACKAGES=(
   pkg-config libopenslide-dev libtiff-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev libdcmtk-dev libpng-dev
-  dicom3tools dcmtk openslide-tools time
+  dicom3tools dcmtk openslide-tools time orthanc-wsi libjs-leaflet chromium chromium-driver
 )
-PIP_PACKAGES=(openslide-bin openslide-python wsidicom pydicom numpy pillow)
+PIP_PACKAGES=(openslide-bin openslide-python wsidicom wsidicomizer pydicom numpy pillow selenium)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -22,7 +23,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import openslide_bin, openslide, wsidicom, pydicom, numpy, PIL" 2>/dev/null; then
+if ! python3 -c "import openslide_bin, openslide, wsidicom, wsidicomizer, pydicom, numpy, PIL, selenium" 2>/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]} from PyPI"
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi

@@ -81,6 +81,23 @@ public final class DICOMFile: @unchecked Sendable {
 
     public var numberOfFrames: Int { frameFragments.count }
 
+    /// Whether a file starts like DICOM Part 10 (128 bytes, then "DICM"), read without mapping it.
+    public static func hasPart10Prefix(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = handle.readData(ofLength: 132)
+        return head.count == 132 && head[128] == 0x44 && head[129] == 0x49 && head[130] == 0x43 && head[131] == 0x4D
+    }
+
+    /// The bytes of frame `index` as a Data slice of the mapped file (no copy when it is one fragment).
+    public func frameData(_ index: Int) -> Data {
+        let fragments = frameFragments[index]
+        if fragments.count == 1 { return data[fragments[0]] }
+        var out = Data()
+        for range in fragments { out.append(data[range]) }
+        return out
+    }
+
     /// The bytes of frame `index` (fragments joined).
     public func frame(_ index: Int) -> [UInt8] {
         var out = [UInt8]()

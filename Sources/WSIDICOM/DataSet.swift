@@ -49,6 +49,8 @@ public struct DataSet: Sendable, Equatable {
         switch vr {
         case .US where b.count >= 2: return Int(UInt16(b[0]) | UInt16(b[1]) << 8)
         case .UL where b.count >= 4: return Int(UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24)
+        case .SL where b.count >= 4: return Int(Int32(bitPattern: UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24))
+        case .SS where b.count >= 2: return Int(Int16(bitPattern: UInt16(b[0]) | UInt16(b[1]) << 8))
         case .IS: return string(tag).flatMap { Int($0.trimmingSpaces) }
         default: return nil
         }

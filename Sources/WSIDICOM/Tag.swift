@@ -86,6 +86,7 @@ public extension Tag {
     static let dimensionOrganizationSequence = Tag(0x0020, 0x9221)
     static let dimensionIndexSequence = Tag(0x0020, 0x9222)
     static let dimensionOrganizationType = Tag(0x0020, 0x9311)
+    static let concatenationFrameOffsetNumber = Tag(0x0020, 0x9228)
 
     static let illuminationTypeCodeSequence = Tag(0x0022, 0x0016)
 

@@ -52,7 +52,8 @@ final class TIFFFile: @unchecked Sendable {
         self.path = path
         errors = .allocate(capacity: 1)
         errors.initialize(to: ctiff_errors())
-        guard let handle = ctiff_open(path, "r", errors) else {
+        // "m": no memory mapping, so reading a large slide does not grow our resident memory by its size.
+        guard let handle = ctiff_open(path, "rm", errors) else {
             let message = TIFFFile.message(errors)
             errors.deallocate()
             throw SourceError(path, "not a readable TIFF file" + (message.isEmpty ? "" : " (\(message))"))

@@ -65,6 +65,8 @@ struct ConvertCommand: ParsableCommand {
         do {
             if let metadata { options.metadata = try loadMetadata(metadata) }
             let source = try SlideOpener.open(input, reader: reader)
+            let interrupt = InterruptCleanup(folder: outputDirectory)
+            defer { interrupt.cancel() }
             let bar = ProgressBar(enabled: !quiet)
             let converter = SlideConverter(source: source, options: options) { bar.update($0) }
             let result = try converter.run()

@@ -2,17 +2,18 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Dicomizer: ParsableCommand {
+struct Dicomizer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dicomizer",
         abstract: "Convert whole-slide images to DICOM (VL Whole Slide Microscopy Image) pyramids.",
         discussion: """
-        `dicomizer SLIDE` is short for `dicomizer convert SLIDE`.
+        `dicomizer SLIDE` is short for `dicomizer convert SLIDE`; `dicomizer serve FOLDER` serves converted
+        slides to browsers and viewers.
         Reads Aperio SVS and generic tiled TIFF directly, every format OpenSlide reads (NDPI, MRXS, SCN,
         BIF, VMS, Philips TIFF, ...), and plain PNG, JPEG and TIFF images.
         """,
         version: "0.1.0",
-        subcommands: [ConvertCommand.self, InfoCommand.self],
+        subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self],
         defaultSubcommand: ConvertCommand.self
     )
 }

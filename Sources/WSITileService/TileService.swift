@@ -1,0 +1,155 @@
+import Foundation
+import WSICodecs
+import WSIDICOM
+
+/// An encoded image ready to send.
+public struct EncodedImage: Sendable {
+    public let data: Data
+    public let mediaType: String
+    public init(data: Data, mediaType: String) { self.data = data; self.mediaType = mediaType }
+}
+
+/// Image formats the service can answer in.
+public enum ImageFormat: String, Sendable {
+    case jpeg, png
+    public var mediaType: String { self == .jpeg ? "image/jpeg" : "image/png" }
+}
+
+/// A request the service cannot answer; the routes turn it into a status code.
+public enum TileServiceError: Error, CustomStringConvertible, Sendable {
+    case notFound(String)
+    case badRequest(String)
+    case unsupported(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let m), .badRequest(let m), .unsupported(let m), .failed(let m): return m
+        }
+    }
+}
+
+/// Tiles and regions of the library's slides. JPEG frames asked for as JPEG are sent as stored (no
+/// decoding); JPEG 2000 and uncompressed frames, and anything asked for as PNG, are decoded and encoded,
+/// and those results are kept in an LRU cache bounded in bytes.
+public final class TileService: Sendable {
+    public let library: SlideLibrary
+    let cache: LRUCache<String, EncodedImage>
+    let quality: Int
+    private let encoders: HandlePool<JPEGEncoder>
+    private let decoders = HandlePool { JPEGDecoder() }
+
+    public init(library: SlideLibrary, cacheBytes: Int = 256 << 20, jpegQuality: Int = 90) {
+        self.library = library
+        cache = LRUCache(capacity: cacheBytes)
+        quality = jpegQuality
+        encoders = HandlePool { JPEGEncoder(quality: jpegQuality, subsampling: .s420) }
+    }
+
+    public func slide(_ id: String) throws -> Slide {
+        guard let slide = library.slide(id) else { throw TileServiceError.notFound("no slide \(id)") }
+        return slide
+    }
+
+    /// Tile (col, row) of a pyramid level (0 = full resolution), at its stored size.
+    public func tile(slide: Slide, level: Int, col: Int, row: Int, format: ImageFormat = .jpeg) throws -> EncodedImage {
+        guard level >= 0, level < slide.levels.count else { throw TileServiceError.notFound("no level \(level) (the slide has \(slide.levels.count))") }
+        return try tile(of: slide.levels[level], col: col, row: row, format: format, key: "\(slide.id)/\(level)")
+    }
+
+    /// An associated image (its first frame).
+    public func associated(slide: Slide, kind: AssociatedKind, format: ImageFormat = .jpeg) throws -> EncodedImage {
+        guard let image = slide.associated[kind] else { throw TileServiceError.notFound("slide \(slide.id) has no \(kind.rawValue) image") }
+        if image.frames.count == 1 { return try tile(of: image, col: 0, row: 0, format: format, key: "\(slide.id)/\(kind.rawValue)") }
+        let whole = try region(of: image, x: 0, y: 0, width: image.width, height: image.height)
+        return try encode(whole, format: format)
+    }
+
+    func tile(of image: TiledImage, col: Int, row: Int, format: ImageFormat, key: String) throws -> EncodedImage {
+        guard col >= 0, row >= 0, col < image.tilesAcross, row < image.tilesDown else {
+            throw TileServiceError.notFound("no tile (\(col), \(row)); the image is \(image.tilesAcross) x \(image.tilesDown) tiles")
+        }
+        if format == .jpeg, image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
+            return EncodedImage(data: frame.file.frameData(frame.index), mediaType: "image/jpeg")
+        }
+        let cacheKey = "\(key)/\(col)/\(row).\(format.rawValue)"
+        if let cached = cache.value(cacheKey) { return cached }
+        let encoded = try encode(decodedTile(of: image, col: col, row: row), format: format)
+        cache.insert(encoded, for: cacheKey, cost: encoded.data.count + 64)
+        return encoded
+    }
+
+    func encode(_ image: RGBImage, format: ImageFormat) throws -> EncodedImage {
+        do {
+            switch format {
+            case .jpeg: return EncodedImage(data: Data(try encoders.with { try $0.encode(image) }), mediaType: "image/jpeg")
+            case .png: return EncodedImage(data: Data(try PNGCodec.encode(image)), mediaType: "image/png")
+            }
+        } catch {
+            throw TileServiceError.failed("cannot encode: \(error)")
+        }
+    }
+
+    /// A tile's pixels at the full tile size (background where a sparse level has no frame).
+    public func decodedTile(of image: TiledImage, col: Int, row: Int) throws -> RGBImage {
+        guard let frame = image.frame(col: col, row: row) else {
+            return RGBImage(width: image.tileWidth, height: image.tileHeight, fill: .white)
+        }
+        let bytes = [UInt8](frame.file.frameData(frame.index))
+        let decoded: RGBImage
+        do {
+            switch image.encoding {
+            case .jpeg:
+                decoded = try decoders.with { try $0.decode(bytes) }
+            case .jpeg2000:
+                let ycbcr = image.photometric.hasPrefix("YBR_FULL")
+                decoded = try JPEG2000Codec.decode(bytes, ycbcr: ycbcr)
+            case .native(let samples, let photometric):
+                decoded = try Self.native(bytes, width: image.tileWidth, height: image.tileHeight, samples: samples, photometric: photometric)
+            case .unsupported(let syntax):
+                throw TileServiceError.unsupported("frames in transfer syntax \(syntax) cannot be decoded")
+            }
+        } catch let error as CodecError {
+            throw TileServiceError.failed("frame \(frame.index) of \(frame.file.path) is corrupt: \(error)")
+        }
+        if decoded.width == image.tileWidth && decoded.height == image.tileHeight { return decoded }
+        return decoded.crop(x: 0, y: 0, width: image.tileWidth, height: image.tileHeight)
+    }
+
+    static func native(_ bytes: [UInt8], width: Int, height: Int, samples: Int, photometric: String) throws -> RGBImage {
+        let count = width * height
+        guard bytes.count >= count * samples else { throw TileServiceError.failed("uncompressed frame is too short") }
+        if samples == 3 && photometric == "RGB" { return RGBImage(width: width, height: height, pixels: Array(bytes.prefix(count * 3))) }
+        var pixels = [UInt8](repeating: 0, count: count * 3)
+        for i in 0..<count {
+            if samples == 1 {
+                let v = photometric == "MONOCHROME1" ? 255 - bytes[i] : bytes[i]
+                pixels[3 * i] = v; pixels[3 * i + 1] = v; pixels[3 * i + 2] = v
+            } else {
+                let y = Double(bytes[3 * i]), cb = Double(bytes[3 * i + 1]) - 128, cr = Double(bytes[3 * i + 2]) - 128
+                pixels[3 * i] = UInt8(clamping: Int((y + 1.402 * cr).rounded()))
+                pixels[3 * i + 1] = UInt8(clamping: Int((y - 0.344136 * cb - 0.714136 * cr).rounded()))
+                pixels[3 * i + 2] = UInt8(clamping: Int((y + 1.772 * cb).rounded()))
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// Pixels of a region of one tiled image (in its own pixel coordinates), clipped to the image.
+    public func region(of image: TiledImage, x: Int, y: Int, width: Int, height: Int) throws -> RGBImage {
+        var out = RGBImage(width: width, height: height, fill: .white)
+        let tw = image.tileWidth, th = image.tileHeight
+        let col0 = max(0, x / tw), row0 = max(0, y / th)
+        let col1 = min(image.tilesAcross - 1, (x + width - 1) / tw), row1 = min(image.tilesDown - 1, (y + height - 1) / th)
+        guard col1 >= col0, row1 >= row0 else { return out }
+        for row in row0...row1 {
+            for col in col0...col1 {
+                let tile = try decodedTile(of: image, col: col, row: row)
+                // Only what lies inside the image: stored edge tiles are padded.
+                let visible = tile.crop(x: 0, y: 0, width: min(tw, image.width - col * tw), height: min(th, image.height - row * th))
+                out.paste(visible, atX: col * tw - x, y: row * th - y)
+            }
+        }
+        return out
+    }
+}

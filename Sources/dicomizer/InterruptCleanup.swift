@@ -1,0 +1,47 @@
+import Dispatch
+import Foundation
+
+/// On Ctrl-C or SIGTERM during a conversion, removes what the run left in the output folder (partial
+/// files and instances written so far) and exits 130, so an interrupted run never looks complete.
+final class InterruptCleanup: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+    private let folder: String
+    private let started = Date()
+
+    init(folder: String) {
+        self.folder = folder
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [self] in
+                cleanUp()
+                FileHandle.standardError.write(Data("\ndicomizer: interrupted; removed the partial output in \(folder)\n".utf8))
+                exit(130)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Partial files of this process, and instances created since the run started (the run refuses a
+    /// folder holding instances unless --overwrite, which removes them first).
+    private func cleanUp() {
+        let fm = FileManager.default
+        let pid = getpid()
+        for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] {
+            let path = (folder as NSString).appendingPathComponent(name)
+            if name.hasPrefix("."), name.hasSuffix("-\(pid)"), name.contains(".partial") {
+                unlink(path)
+            } else if name.hasSuffix(".dcm"), let created = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      created >= started.addingTimeInterval(-1) {
+                unlink(path)
+            }
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
