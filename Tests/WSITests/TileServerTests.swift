@@ -207,6 +207,23 @@ struct TileServerTests {
         }
     }
 
+    @Test("The viewer in headless Chromium: slide list, tiles, zoom, pan, scale bar, navigator, URL position")
+    func viewerInBrowser() async throws {
+        let fixture = try Self.fixture.get()
+        try await withServer(root: fixture.served) { client, service in
+            let slide = try #require(service.library.slides.first { $0.levels[0].files[0].path.contains("/ours/") })
+            let port = try #require(client.port)
+            let artifacts = TestSupport.repositoryRoot.appendingPathComponent("test-artifacts")
+            try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+            let screenshot = artifacts.appendingPathComponent("viewer.png").path
+            let script = TestSupport.repositoryRoot.appendingPathComponent("Tests/interop/viewer_check.py").path
+            // The browser runs in another process: keep this task free to serve it.
+            let result = try await Task.detached { try TestSupport.python([script, "http://localhost:\(port)", slide.id, screenshot]) }.value
+            #expect(result.status == 0, "viewer check failed: \(result.stdout)\n\(result.stderr.suffix(1500))")
+            #expect(FileManager.default.fileExists(atPath: screenshot))
+        }
+    }
+
     @Test("A bearer token guards the data routes; CORS answers allowed origins")
     func tokenAndCORS() async throws {
         let fixture = try Self.fixture.get()
