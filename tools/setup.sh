@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dicomizer builds against (Debian 12 packages), what the server uses (Leaflet), and what
 # the tests check with: dicom3tools, DCMTK, OpenSlide 4 and wsidicom, the peers' converters (Orthanc WSI,
-# wsidicomizer) whose output the server must read, and Chromium with Selenium for the viewer test. Safe to run again: installs only what is missing.
+# wsidicomizer) whose output the server must read, and Chromium with Selenium for the viewer test.
+# Safe to run again: installs only what is missing.
 set -euo pipefail
 
 APT_PACKAGES=(
