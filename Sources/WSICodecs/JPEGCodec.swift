@@ -26,7 +26,7 @@ public struct JPEGInfo: Sendable, Equatable {
 
 /// Decodes JPEG streams with TurboJPEG. Not thread-safe: make one per task.
 public final class JPEGDecoder {
-    fileprivate let handle: tjhandle
+    private let handle: tjhandle
 
     public init() {
         guard let handle = tjInitDecompress() else { fatalError("TurboJPEG could not allocate a decompressor") }
@@ -51,34 +51,17 @@ public final class JPEGDecoder {
     /// Decodes a complete JPEG stream to RGB.
     public func decode(_ data: [UInt8]) throws -> RGBImage {
         let header = try info(data)
-        var pixels = [UInt8](repeating: 0, count: header.width * header.height * 3)
-        let status = data.withUnsafeBufferPointer { src in
-            pixels.withUnsafeMutableBufferPointer { dst in
-                tjDecompress2(handle, src.baseAddress, UInt(data.count), dst.baseAddress, Int32(header.width),
-                              Int32(header.width * 3), Int32(header.height), Int32(TJPF_RGB.rawValue), 0)
-            }
-        }
-        // TurboJPEG returns -1 with a warning for recoverable damage; a fatal error leaves nothing usable.
-        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
-            throw CodecError("JPEG", lastError)
-        }
-        return RGBImage(width: header.width, height: header.height, pixels: pixels)
+        var image = RGBImage(uninitializedWidth: header.width, height: header.height)
+        try image.withPixelBuffer { try decompress(data, into: $0) }
+        return image
     }
-}
 
-extension JPEGDecoder {
     /// Decodes a complete stream straight into `destination` when the stream is exactly its size;
     /// returns false (writing nothing) when it is not.
     public func decode(_ data: [UInt8], into destination: PixelBuffer) throws -> Bool {
         let header = try info(data)
         guard header.width == destination.width, header.height == destination.height else { return false }
-        let status = data.withUnsafeBufferPointer { src in
-            tjDecompress2(handle, src.baseAddress, UInt(data.count), destination.base, Int32(header.width),
-                          Int32(destination.pitch), Int32(header.height), Int32(TJPF_RGB.rawValue), 0)
-        }
-        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
-            throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle)))
-        }
+        try decompress(data, into: destination)
         return true
     }
 
@@ -87,14 +70,20 @@ extension JPEGDecoder {
     public func decodeHalf(_ data: [UInt8], into destination: PixelBuffer) throws -> Bool {
         let header = try info(data)
         guard (header.width + 1) / 2 == destination.width, (header.height + 1) / 2 == destination.height else { return false }
+        try decompress(data, into: destination)
+        return true
+    }
+
+    /// Decompresses into `destination`, which TurboJPEG fills at its size (full, or scaled down to it).
+    private func decompress(_ data: [UInt8], into destination: PixelBuffer) throws {
         let status = data.withUnsafeBufferPointer { src in
             tjDecompress2(handle, src.baseAddress, UInt(data.count), destination.base, Int32(destination.width),
                           Int32(destination.pitch), Int32(destination.height), Int32(TJPF_RGB.rawValue), 0)
         }
+        // TurboJPEG returns -1 with a warning for recoverable damage; a fatal error leaves nothing usable.
         if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
-            throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle)))
+            throw CodecError("JPEG", lastError)
         }
-        return true
     }
 }
 
