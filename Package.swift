@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "WSIDICOM", dependencies: ["WSICodecs"]),
         // The pyramid engine: planning, downsampling, the streaming conversion.
         .target(name: "WSIPyramid", dependencies: ["WSICodecs", "WSISources", "WSIDICOM"]),
+        // Batch conversion: inputs, shards, manifest, per-slide metadata.
+        .target(name: "WSIBatch", dependencies: ["WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs"]),
         // The tile service: slide library, frame index, tiles, IIIF rendering; no HTTP.
         .target(
             name: "WSITileService",
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "dicomizer",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer", "WSIBatch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -74,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "WSITests",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "WSITileService", "WSITileServer",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "WSITileService", "WSITileServer", "WSIBatch",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/WSITests"

@@ -6,6 +6,44 @@ import WSIPyramid
 import WSISources
 
 extension OutputCompression: ExpressibleByArgument {}
+
+/// The conversion settings `convert` and `batch` share.
+struct ConversionFlags: ParsableArguments {
+    @Option(help: "Tile size in pixels (default: the source's when copying its tiles, else 256).") var tileSize: Int?
+    @Option(help: "Frame compression: jpeg, jpeg2000, jpeg2000-lossless, none (default: the source's codec when its tiles can be copied, else jpeg).")
+    var compression: OutputCompression?
+    @Option(help: "JPEG quality 1-100 (JPEG 2000: 90 means 10:1).") var quality = 90
+    @Option(help: "JPEG chroma subsampling: 420, 422, 444.") var subsampling: ChromaSubsampling = .s420
+    @Option(help: "Number of pyramid levels (default: down to one tile).") var levels: Int?
+    @Option(help: "Encoding threads (default: all cores).") var threads: Int?
+    @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
+    @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
+    @Flag(help: "Do not write the label image.") var noLabel = false
+    @Flag(help: "Do not write the overview (macro) image.") var noOverview = false
+    @Flag(help: "Do not write the thumbnail image.") var noThumbnail = false
+
+    func validate() throws {
+        if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(1...100).contains(quality) { throw ValidationError("--quality must be 1 to 100") }
+        if let tileSize, tileSize < 16 || tileSize > 4096 || tileSize % 2 != 0 { throw ValidationError("--tile-size must be even, 16 to 4096") }
+    }
+
+    /// Copies these settings into `options` (reading the metadata file).
+    func apply(to options: inout ConversionOptions) throws {
+        options.tileSize = tileSize
+        options.compression = compression
+        options.quality = quality
+        options.subsampling = subsampling
+        options.maxLevels = levels
+        options.threads = threads ?? Parallel.coreCount
+        options.reencode = reencode
+        options.includeLabel = !noLabel
+        options.includeOverview = !noOverview
+        options.includeThumbnail = !noThumbnail
+        if let metadata { options.metadata = try loadMetadata(metadata) }
+    }
+}
 extension ChromaSubsampling: ExpressibleByArgument {}
 extension SlideOpener.Reader: ExpressibleByArgument {}
 
@@ -21,49 +59,21 @@ struct ConvertCommand: ParsableCommand {
 
     @Argument(help: "The slide file.") var input: String
     @Option(name: .shortAndLong, help: "Output folder (default: a folder named after the input, beside it).") var output: String?
-    @Option(help: "Tile size in pixels (default: the source's when copying its tiles, else 256).") var tileSize: Int?
-    @Option(help: "Frame compression: jpeg, jpeg2000, jpeg2000-lossless, none (default: the source's codec when its tiles can be copied, else jpeg).")
-    var compression: OutputCompression?
-    @Option(help: "JPEG quality 1-100 (JPEG 2000: 90 means 10:1).") var quality = 90
-    @Option(help: "JPEG chroma subsampling: 420, 422, 444.") var subsampling: ChromaSubsampling = .s420
-    @Option(help: "Number of pyramid levels (default: down to one tile).") var levels: Int?
-    @Option(help: "Encoding threads (default: all cores).") var threads: Int?
-    @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
+    @OptionGroup var conversion: ConversionFlags
     @Option(help: "Write a JSON summary (levels, sizes, instances, timings) to this file.") var report: String?
     @Option(help: "Reader: auto (direct TIFF reader where possible) or openslide.") var reader: SlideOpener.Reader = .auto
-    @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
-    @Flag(help: "Do not write the label image.") var noLabel = false
-    @Flag(help: "Do not write the overview (macro) image.") var noOverview = false
-    @Flag(help: "Do not write the thumbnail image.") var noThumbnail = false
     @Flag(help: "Replace DICOM instances already in the output folder.") var overwrite = false
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
     @Option(help: ArgumentHelp("Use the Extended Offset Table from this many bytes of frames (testing).", visibility: .hidden))
     var extendedOffsetThreshold: UInt64?
 
-    func validate() throws {
-        if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if !(1...100).contains(quality) { throw ValidationError("--quality must be 1 to 100") }
-        if let tileSize, tileSize < 16 || tileSize > 4096 || tileSize % 2 != 0 { throw ValidationError("--tile-size must be even, 16 to 4096") }
-    }
-
     func run() throws {
         let outputDirectory = output ?? defaultOutput(for: input)
         var options = ConversionOptions(outputDirectory: outputDirectory)
-        options.tileSize = tileSize
-        options.compression = compression
-        options.quality = quality
-        options.subsampling = subsampling
-        options.maxLevels = levels
-        options.threads = threads ?? Parallel.coreCount
-        options.reencode = reencode
-        options.includeLabel = !noLabel
-        options.includeOverview = !noOverview
-        options.includeThumbnail = !noThumbnail
         options.overwrite = overwrite
         if let extendedOffsetThreshold { options.extendedOffsetThreshold = extendedOffsetThreshold }
         do {
-            if let metadata { options.metadata = try loadMetadata(metadata) }
+            try conversion.apply(to: &options)
             let source = try SlideOpener.open(input, reader: reader)
             let interrupt = InterruptCleanup(folder: outputDirectory)
             defer { interrupt.cancel() }

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import WSIBatch
+import WSIPyramid
+import WSISources
+
+struct BatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Convert many slides: resumable, parallel, shardable across machines.",
+        discussion: """
+        INPUTS are slide files, folders (searched recursively; slides recognised by content) and @LIST files
+        (one path per line, relative to the list). Each slide goes to OUTROOT/<name>/. OUTROOT/manifest.jsonl
+        records every outcome (input, size, checksum, status, output, instances, timings, error); running the
+        same command again skips slides already done with unchanged content and redoes failed or interrupted
+        ones. --shard K/N takes a deterministic 1/N of the inputs (by a hash of each path), so N machines
+        given the same inputs split them with no coordinator. Exits non-zero when any slide failed.
+        """)
+
+    @Argument(help: "Slide files, folders and @list files.") var inputs: [String]
+    @Option(name: .shortAndLong, help: "Output root: one folder per slide, and manifest.jsonl.") var output: String
+    @Option(help: "Slides converted at the same time (the tile threads are divided between them).") var jobs = 1
+    @Option(help: "This machine's share: K/N (1-based), e.g. 3/8.") var shard: String?
+    @Option(help: "CSV with one row per slide: a 'file' column and patient_id, accession_number, specimen_id, ... columns.")
+    var metadataCsv: String?
+    @Option(help: "Reader: auto or openslide.") var reader: SlideOpener.Reader = .auto
+    @OptionGroup var conversion: ConversionFlags
+
+    func parseShard() throws -> (Int, Int)? {
+        guard let shard else { return nil }
+        let parts = shard.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+            throw ValidationError("--shard must be K/N with 1 <= K <= N, e.g. 2/4")
+        }
+        return (parts[0], parts[1])
+    }
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        _ = try parseShard()
+    }
+
+    func run() throws {
+        let discovery = BatchInputs.discover(inputs)
+        for (path, reason) in discovery.rejected { FileHandle.standardError.write(Data("dicomizer: error: \(path): \(reason)\n".utf8)) }
+        var items = discovery.items
+        if let (k, n) = try parseShard() { items = BatchInputs.shard(items, index: k, count: n) }
+        var options = BatchOptions(outputRoot: output)
+        options.jobs = jobs
+        do {
+            try conversion.apply(to: &options.conversion)
+            options.threads = options.conversion.threads
+            if let metadataCsv {
+                let csv = try MetadataCSV(path: metadataCsv)
+                options.metadataCSV = csv
+                for row in csv.unmatchedRows(discovery.items.map(\.input)) {
+                    FileHandle.standardError.write(Data("dicomizer: warning: metadata CSV row '\(row)' matches no input slide\n".utf8))
+                }
+            }
+        } catch let error as MetadataCSV.ParseError {
+            throw fail(error.description)
+        } catch let error as MetadataError {
+            throw fail(error.description)
+        }
+        print("batch: \(items.count) slides\(shard.map { " (shard \($0) of \(discovery.items.count))" } ?? "") -> \(output), \(options.jobs) at a time")
+        let lock = NSLock()
+        let runner = BatchRunner(items: items, options: options) { line in lock.withLock { print(line); fflushStandardOutput() } }
+        let summary: BatchSummary
+        do {
+            summary = try runner.run()
+        } catch {
+            throw fail("\(output): \(error.localizedDescription)")
+        }
+        print("batch: \(summary.converted) converted, \(summary.skipped) already done, \(summary.failed) failed; manifest: \(runner.manifest.path)")
+        if summary.failed > 0 || !discovery.rejected.isEmpty { throw ExitCode.failure }
+    }
+}
+
+/// Flushes standard output so that progress lines reach pipes at once.
+func fflushStandardOutput() {
+    FileHandle.standardOutput.synchronizeFile()
+}

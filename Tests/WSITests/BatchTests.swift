@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import WSIBatch
+import WSIDICOM
+
+/// `dicomizer batch`: failures isolated and reported, resumable after a rerun or a kill, shards disjoint
+/// and complete, per-slide metadata from a CSV.
+@Suite("Batch", .serialized)
+struct BatchTests {
+    func manifest(_ root: URL) -> [ManifestRecord] { Manifest(path: root.appendingPathComponent("manifest.jsonl").path).records() }
+
+    @Test("A folder with a corrupt slide: the good ones convert and validate, the bad one is reported, a rerun converts nothing new")
+    func folderWithCorruptSlide() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let svs = try TestSupport.makeSlide("svs", in: inputs, name: "alpha.svs", width: 900, height: 700)
+        _ = try TestSupport.makeSlide("tiff", in: inputs.appendingPathComponent("sub"), name: "beta.tiff", width: 700, height: 500)
+        _ = try TestSupport.makeSlide("png", in: inputs, name: "gamma.png", width: 300, height: 200)
+        _ = try TestSupport.makeSlide("svs", in: inputs, name: "broken.svs", width: 900, height: 700, extra: ["--corrupt-tile"])
+        try Data("not a slide".utf8).write(to: inputs.appendingPathComponent("notes.txt"))
+        let csv = dir.appendingPathComponent("lis.csv")
+        try Data("file,patient_id,accession_number,specimen_id\nalpha.svs,P-1,\"A,1\",S-1\nbeta.tiff,P-2,A-2,S-2\nlost.svs,P-9,A-9,S-9\n".utf8).write(to: csv)
+        let out = dir.appendingPathComponent("out")
+
+        let first = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--jobs", "2", "--metadata-csv", csv.path])
+        #expect(first.status != 0, "a failed slide must make the exit status non-zero")
+        #expect(first.stdout.contains("3 converted, 0 already done, 1 failed"), "\(first.stdout)")
+        #expect(first.stderr.contains("lost.svs"), "the CSV row without a slide is reported: \(first.stderr)")
+        let records = manifest(out)
+        #expect(records.count == 4)
+        let byName = Dictionary(uniqueKeysWithValues: records.map { (URL(fileURLWithPath: $0.input).lastPathComponent, $0) })
+        #expect(Set(byName.keys) == ["alpha.svs", "beta.tiff", "gamma.png", "broken.svs"])
+        let broken = try #require(byName["broken.svs"])
+        #expect(broken.status == .failed && broken.error?.contains("corrupt") == true)
+        #expect(!FileManager.default.fileExists(atPath: broken.output))
+        for name in ["alpha.svs", "beta.tiff", "gamma.png"] {
+            let record = try #require(byName[name])
+            #expect(record.status == .done && record.instances >= 2 && record.checksum.hasPrefix("fnv1a64:") && record.size > 0)
+            #expect(TestSupport.instances(in: record.output).count == record.instances)
+        }
+        #expect(byName["gamma.png"]?.warnings?.contains { $0.contains("no row") } == true)
+        let alpha = try #require(byName["alpha.svs"])
+        let verdict = try TestSupport.check(alpha.output, source: svs, maxMAD0: 0, associated: ["label", "overview", "thumbnail"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        let level0 = try DICOMFile(path: alpha.output + "/level-0.dcm")
+        #expect(level0.dataSet.string(.patientID) == "P-1")
+        #expect(level0.dataSet.string(.accessionNumber) == "A,1")
+
+        let second = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--jobs", "2"])
+        #expect(second.stdout.contains("0 converted, 3 already done, 1 failed"), "\(second.stdout)")
+        #expect(manifest(out).count == 5, "only the failed slide is tried again")
+    }
+
+    @Test("A batch killed midway leaves no instance that looks complete, and a rerun completes it")
+    func killAndResume() async throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let big = try TestSupport.makeSlide("svs", in: inputs, name: "big.svs", width: 8_000, height: 6_000, extra: ["--repeat-tiles", "3"])
+        let out = dir.appendingPathComponent("out")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.dicomizer)
+        process.arguments = ["batch", inputs.path, "-o", out.path, "--reencode", "--threads", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .milliseconds(500))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(!manifest(out).contains { $0.status == .done }, "the slide was killed before it finished")
+        // Whatever .dcm exists is whole (instances appear only when complete).
+        for name in TestSupport.instances(in: out.appendingPathComponent("big").path) {
+            let file = try DICOMFile(path: out.appendingPathComponent("big/\(name)").path)
+            #expect(file.numberOfFrames == file.dataSet.int(.numberOfFrames))
+        }
+        let rerun = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--reencode"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(manifest(out).last?.status == .done)
+        let verdict = try TestSupport.check(out.appendingPathComponent("big").path, source: big, maxMAD0: 3)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+    }
+
+    @Test("Shards split the inputs: together they cover every slide exactly once")
+    func shards() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        var names: [String] = []
+        for i in 0..<7 {
+            names.append(try TestSupport.makeSlide("png", in: inputs, name: "s\(i).png", width: 64 + i, height: 48, extra: ["--seed", String(i)]))
+        }
+        // A list file naming them in another order gives the same shards.
+        let list = dir.appendingPathComponent("slides.txt")
+        try Data(names.reversed().map { "in/" + URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: "\n").utf8).write(to: list)
+        var seen: [String] = []
+        for k in 1...3 {
+            let out = dir.appendingPathComponent("out-\(k)")
+            let result = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--shard", "\(k)/3", "--levels", "1"])
+            #expect(result.status == 0, "\(result.stderr)")
+            seen += manifest(out).map(\.input)
+            // The same shard from the list file (paths relative to it) holds the same slides.
+            let fromList = dir.appendingPathComponent("list-\(k)")
+            let relisted = try TestSupport.run(TestSupport.dicomizer, ["batch", "@" + list.path, "-o", fromList.path, "--shard", "\(k)/3", "--levels", "1"])
+            #expect(relisted.status == 0, "\(relisted.stderr)")
+            #expect(Set(manifest(fromList).map(\.input)) == Set(manifest(out).map(\.input)), "shard \(k) differs between the folder and the list")
+        }
+        #expect(seen.sorted() == names.map { URL(fileURLWithPath: $0).standardizedFileURL.path }.sorted())
+        #expect(Set(seen).count == seen.count)
+        let items = BatchInputs.discover([inputs.path]).items
+        let reversed = BatchInputs.discover(names.reversed()).items
+        for k in 1...3 {
+            #expect(Set(BatchInputs.shard(items, index: k, count: 3).map(\.input)) == Set(BatchInputs.shard(reversed, index: k, count: 3).map(\.input)))
+        }
+        let bad = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", dir.appendingPathComponent("x").path, "--shard", "4/3"])
+        #expect(bad.status != 0 && bad.stderr.contains("--shard"))
+    }
+}
