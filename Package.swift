@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // No default traits: they add build time and nothing the server uses.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
     ],
     targets: [
         // C wrappers: one per native library, nothing else in them.
@@ -44,6 +45,11 @@ let package = Package(
         .target(name: "WSIPyramid", dependencies: ["WSICodecs", "WSISources", "WSIDICOM"]),
         // Batch conversion: inputs, shards, manifest, per-slide metadata.
         .target(name: "WSIBatch", dependencies: ["WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs"]),
+        // Export to a PACS: C-STORE through DCMTK, STOW-RS through AsyncHTTPClient.
+        .target(
+            name: "WSIExport",
+            dependencies: ["CDCMTKShim", "WSIDICOM", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         // The tile service: slide library, frame index, tiles, IIIF rendering; no HTTP.
         .target(
             name: "WSITileService",
@@ -62,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "dicomizer",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer", "WSIBatch",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer", "WSIBatch", "WSIExport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -76,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "WSITests",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "WSITileService", "WSITileServer", "WSIBatch",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "WSITileService", "WSITileServer", "WSIBatch", "WSIExport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/WSITests"

@@ -14,6 +14,9 @@ public struct BatchOptions: Sendable {
     public var conversion: ConversionOptions
     public var metadataCSV: MetadataCSV?
     public var reader: SlideOpener.Reader = .auto
+    /// Runs on each slide's output folder once it is written (the CLI's `--send`); a throw marks the slide
+    /// failed, so the next run converts and sends it again.
+    public var afterConversion: (@Sendable (String) throws -> Void)?
 
     public init(outputRoot: String) {
         self.outputRoot = outputRoot
@@ -93,6 +96,7 @@ public final class BatchRunner: Sendable {
             }
             let source = try SlideOpener.open(item.input, reader: options.reader)
             let report = try SlideConverter(source: source, options: conversion).run()
+            try options.afterConversion?(output)
             record.status = .done
             record.instances = report.instances.count
             warnings += report.warnings

@@ -38,4 +38,5 @@ public struct ConversionProgress: Sendable {
     public var stage: String
     public var done: Int
     public var total: Int
+    public init(stage: String, done: Int, total: Int) { self.stage = stage; self.done = done; self.total = total }
 }

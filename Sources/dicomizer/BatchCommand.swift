@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WSIBatch
+import WSIExport
 import WSIPyramid
 import WSISources
 
@@ -25,6 +26,8 @@ struct BatchCommand: ParsableCommand {
     var metadataCsv: String?
     @Option(help: "Reader: auto or openslide.") var reader: SlideOpener.Reader = .auto
     @OptionGroup var conversion: ConversionFlags
+    @Option(help: "Send each slide once written: dicom://AET@host:port or a DICOMweb URL.") var send: String?
+    @OptionGroup var export: ExportFlags
 
     func parseShard() throws -> (Int, Int)? {
         guard let shard else { return nil }
@@ -50,6 +53,15 @@ struct BatchCommand: ParsableCommand {
         do {
             try conversion.apply(to: &options.conversion)
             options.threads = options.conversion.threads
+            if let send {
+                let exporter = try export.exporter(to: send)
+                options.afterConversion = { folder in
+                    let summary = try blocking { try await exporter.send(Exporter.instances(in: folder)) }
+                    if let first = summary.failed.first {
+                        throw ExportError("\(summary.failed.count) instances not sent (\(first.path): \(first.reason))")
+                    }
+                }
+            }
             if let metadataCsv {
                 let csv = try MetadataCSV(path: metadataCsv)
                 options.metadataCSV = csv
@@ -60,6 +72,8 @@ struct BatchCommand: ParsableCommand {
         } catch let error as MetadataCSV.ParseError {
             throw fail(error.description)
         } catch let error as MetadataError {
+            throw fail(error.description)
+        } catch let error as ExportError {
             throw fail(error.description)
         }
         print("batch: \(items.count) slides\(shard.map { " (shard \($0) of \(discovery.items.count))" } ?? "") -> \(output), \(options.jobs) at a time")
@@ -74,6 +88,23 @@ struct BatchCommand: ParsableCommand {
         print("batch: \(summary.converted) converted, \(summary.skipped) already done, \(summary.failed) failed; manifest: \(runner.manifest.path)")
         if summary.failed > 0 || !discovery.rejected.isEmpty { throw ExitCode.failure }
     }
+}
+
+/// Runs async work to completion from a thread that may block (the batch's worker threads).
+func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+/// A result handed from a task to the thread waiting for it (written once, before the signal).
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }
 
 /// Flushes standard output so that progress lines reach pipes at once.

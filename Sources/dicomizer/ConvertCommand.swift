@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WSICodecs
 import WSIDICOM
+import WSIExport
 import WSIPyramid
 import WSISources
 
@@ -47,7 +48,7 @@ struct ConversionFlags: ParsableArguments {
 extension ChromaSubsampling: ExpressibleByArgument {}
 extension SlideOpener.Reader: ExpressibleByArgument {}
 
-struct ConvertCommand: ParsableCommand {
+struct ConvertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Convert a slide into a folder of DICOM WSI instances.",
@@ -63,17 +64,20 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Write a JSON summary (levels, sizes, instances, timings) to this file.") var report: String?
     @Option(help: "Reader: auto (direct TIFF reader where possible) or openslide.") var reader: SlideOpener.Reader = .auto
     @Flag(help: "Replace DICOM instances already in the output folder.") var overwrite = false
+    @Option(help: "Send the instances once written: dicom://AET@host:port or a DICOMweb URL.") var send: String?
+    @OptionGroup var export: ExportFlags
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
     @Option(help: ArgumentHelp("Use the Extended Offset Table from this many bytes of frames (testing).", visibility: .hidden))
     var extendedOffsetThreshold: UInt64?
 
-    func run() throws {
+    func run() async throws {
         let outputDirectory = output ?? defaultOutput(for: input)
         var options = ConversionOptions(outputDirectory: outputDirectory)
         options.overwrite = overwrite
         if let extendedOffsetThreshold { options.extendedOffsetThreshold = extendedOffsetThreshold }
         do {
             try conversion.apply(to: &options)
+            let exporter = try send.map { try export.exporter(to: $0) }
             let source = try SlideOpener.open(input, reader: reader)
             let interrupt = InterruptCleanup(folder: outputDirectory)
             defer { interrupt.cancel() }
@@ -90,7 +94,13 @@ struct ConvertCommand: ParsableCommand {
             let bytes = result.instances.reduce(0) { $0 + $1.bytes }
             let copied = result.instances.reduce(0) { $0 + $1.copiedFrames }
             print("Wrote \(result.instances.count) instances (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied) tiles copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
+            if let exporter {
+                let summary = try await sendFolder(outputDirectory, with: exporter, quiet: quiet)
+                if !summary.failed.isEmpty { throw ExitCode.failure }
+            }
         } catch let error as SourceError {
+            throw fail(error.description)
+        } catch let error as ExportError {
             throw fail(error.description)
         } catch let error as ConversionError {
             throw fail(error.description)

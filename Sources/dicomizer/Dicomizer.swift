@@ -13,7 +13,7 @@ struct Dicomizer: AsyncParsableCommand {
         BIF, VMS, Philips TIFF, ...), and plain PNG, JPEG and TIFF images.
         """,
         version: "0.1.0",
-        subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self, BatchCommand.self],
+        subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self, BatchCommand.self, SendCommand.self],
         defaultSubcommand: ConvertCommand.self
     )
 }

@@ -10,7 +10,12 @@ final class ProgressBar: @unchecked Sendable {
     private var drawn = false
     private let lock = NSLock()
 
-    init(enabled: Bool) { self.enabled = enabled }
+    private let unit: String
+
+    init(enabled: Bool, unit: String = "tile rows") {
+        self.enabled = enabled
+        self.unit = unit
+    }
 
     func update(_ progress: ConversionProgress) {
         guard enabled, progress.total > 0 else { return }
@@ -22,14 +27,14 @@ final class ProgressBar: @unchecked Sendable {
                 let elapsed = Date().timeIntervalSince(started)
                 let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
                 let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-                let line = "\r\(progress.stage) [\(bar)] \(Int(fraction * 100))% \(progress.done)/\(progress.total) rows, \(String(format: "%.0f", eta)) s left "
+                let line = "\r\(progress.stage) [\(bar)] \(Int(fraction * 100))% \(progress.done)/\(progress.total) \(unit), \(String(format: "%.0f", eta)) s left "
                 FileHandle.standardError.write(Data(line.utf8))
                 drawn = true
             } else {
                 let tenth = Int(fraction * 10)
                 if tenth > lastTenth {
                     lastTenth = tenth
-                    FileHandle.standardError.write(Data("\(progress.stage): \(tenth * 10)% (\(progress.done)/\(progress.total) tile rows)\n".utf8))
+                    FileHandle.standardError.write(Data("\(progress.stage): \(tenth * 10)% (\(progress.done)/\(progress.total) \(unit))\n".utf8))
                 }
             }
         }
