@@ -17,6 +17,9 @@ public struct BatchOptions: Sendable {
     /// Runs on each slide's output folder once it is written (the CLI's `--send`); a throw marks the slide
     /// failed, so the next run converts and sends it again.
     public var afterConversion: (@Sendable (String) throws -> Void)?
+    /// The manifest's file name in the output root: one per shard, so machines sharing the root never
+    /// append to the same file.
+    public var manifestName = "manifest.jsonl"
 
     public init(outputRoot: String) {
         self.outputRoot = outputRoot
@@ -44,7 +47,7 @@ public final class BatchRunner: Sendable {
     public init(items: [BatchItem], options: BatchOptions, log: @escaping @Sendable (String) -> Void) {
         self.items = items
         self.options = options
-        manifest = Manifest(path: (options.outputRoot as NSString).appendingPathComponent("manifest.jsonl"))
+        manifest = Manifest(path: (options.outputRoot as NSString).appendingPathComponent(options.manifestName))
         self.log = log
     }
 

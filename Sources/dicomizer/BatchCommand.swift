@@ -12,7 +12,7 @@ struct BatchCommand: ParsableCommand {
         discussion: """
         INPUTS are slide files, folders (searched recursively; slides recognised by content) and @LIST files
         (one path per line, relative to the list). Each slide goes to OUTROOT/<name>/. OUTROOT/manifest.jsonl
-        records every outcome (input, size, checksum, status, output, instances, timings, error); running the
+        (manifest-shard-K-of-N.jsonl with --shard) records every outcome (input, size, checksum, status, output, instances, timings, error); running the
         same command again skips slides already done with unchanged content and redoes failed or interrupted
         ones. --shard K/N takes a deterministic 1/N of the inputs (by a hash of each path), so N machines
         given the same inputs split them with no coordinator. Exits non-zero when any slide failed.
@@ -47,8 +47,11 @@ struct BatchCommand: ParsableCommand {
         let discovery = BatchInputs.discover(inputs)
         for (path, reason) in discovery.rejected { FileHandle.standardError.write(Data("dicomizer: error: \(path): \(reason)\n".utf8)) }
         var items = discovery.items
-        if let (k, n) = try parseShard() { items = BatchInputs.shard(items, index: k, count: n) }
         var options = BatchOptions(outputRoot: output)
+        if let (k, n) = try parseShard() {
+            items = BatchInputs.shard(items, index: k, count: n)
+            options.manifestName = "manifest-shard-\(k)-of-\(n).jsonl"
+        }
         options.jobs = jobs
         do {
             try conversion.apply(to: &options.conversion)

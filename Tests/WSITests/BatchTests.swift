@@ -7,7 +7,11 @@ import WSIDICOM
 /// and complete, per-slide metadata from a CSV.
 @Suite("Batch", .serialized)
 struct BatchTests {
-    func manifest(_ root: URL) -> [ManifestRecord] { Manifest(path: root.appendingPathComponent("manifest.jsonl").path).records() }
+    /// Every record of every manifest in an output root.
+    func manifest(_ root: URL) -> [ManifestRecord] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("manifest") && $0.hasSuffix(".jsonl") }
+        return names.sorted().flatMap { Manifest(path: root.appendingPathComponent($0).path).records() }
+    }
 
     @Test("A folder with a corrupt slide: the good ones convert and validate, the bad one is reported, a rerun converts nothing new")
     func folderWithCorruptSlide() throws {
@@ -101,6 +105,8 @@ struct BatchTests {
             let out = dir.appendingPathComponent("out-\(k)")
             let result = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--shard", "\(k)/3", "--levels", "1"])
             #expect(result.status == 0, "\(result.stderr)")
+            // Each shard writes its own manifest (none at all when its share is empty).
+            #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("manifest.jsonl").path))
             seen += manifest(out).map(\.input)
             // The same shard from the list file (paths relative to it) holds the same slides.
             let fromList = dir.appendingPathComponent("list-\(k)")
