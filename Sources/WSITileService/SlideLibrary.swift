@@ -66,7 +66,10 @@ public final class SlideLibrary: @unchecked Sendable {
 
     /// Reads one file's header and frame index; nil (with a warning for broken DICOM) when it is not a WSI instance.
     private func index(_ path: String) -> DICOMFile? {
-        guard DICOMFile.hasPart10Prefix(path) else { return nil }
+        guard DICOMFile.hasPart10Prefix(path) else {
+            logger.debug("skipping \(path): not a DICOM file")
+            return nil
+        }
         do {
             let file = try DICOMFile(path: path)
             guard file.dataSet.string(.sopClassUID) == UID.vlWholeSlideMicroscopyImageStorage else { return nil }

@@ -71,9 +71,11 @@ struct InfoCommand: ParsableCommand {
                 let tiles = "\(ds.int(.columns) ?? 0)x\(ds.int(.rows) ?? 0)"
                 let syntax = TransferSyntax(rawValue: file.transferSyntaxUID)?.name ?? file.transferSyntaxUID
                 let line = "\(name): \(type), \(w) x \(h), tiles \(tiles), \(file.numberOfFrames) frames, \(syntax), \(ds.string(.photometricInterpretation) ?? "?")"
-                rows.append((-w * h, line))
+                // Pyramid levels largest first, then label, overview, thumbnail.
+                let order = ["LABEL": 1, "OVERVIEW": 2, "THUMBNAIL": 3][(ds.strings(.imageType) ?? []).dropFirst(2).first ?? ""] ?? 0
+                rows.append((order * 1_000_000_000_000 - w * h, line))
             } catch {
-                rows.append((1, "\(name): unreadable (\(error))"))
+                rows.append((Int.max, "\(name): unreadable (\(error))"))
             }
         }
         print("Folder:  \(input)")

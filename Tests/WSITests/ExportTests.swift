@@ -107,7 +107,7 @@ struct ExportTests {
         try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
         let config: [String: Any] = [
             "Name": "test", "StorageDirectory": storage.path, "IndexDirectory": storage.path, "HttpPort": httpPort, "DicomPort": dicomPort,
-            "DicomAet": "ORTHANC", "DicomServerEnabled": true, "RemoteAccessAllowed": false, "AuthenticationEnabled": true,
+            "DicomAet": "ORTHANC", "DicomServerEnabled": true, "DicomCheckCalledAet": true, "RemoteAccessAllowed": false, "AuthenticationEnabled": true,
             "RegisteredUsers": ["alice": "secret"], "DicomWeb": ["Enable": true, "Root": "/dicom-web/"],
             "Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "/usr/share/orthanc/plugins/libOrthancWSI.so"],
         ]
@@ -136,6 +136,11 @@ struct ExportTests {
         let batchOut = dir.appendingPathComponent("batch-out")
         let batch = try TestSupport.run(TestSupport.dicomizer, ["batch", batchInputs.path, "-o", batchOut.path, "--send", "dicom://ORTHANC@127.0.0.1:\(dicomPort)"])
         #expect(batch.status == 0, "\(batch.stdout)\(batch.stderr)")
+
+        // An association Orthanc rejects (wrong called AE title): one clear line, no retry loop.
+        let rejected = try TestSupport.run(TestSupport.dicomizer, ["send", out, "--to", "dicom://NOT-ORTHANC@127.0.0.1:\(dicomPort)", "-q"])
+        #expect(rejected.status != 0 && rejected.stderr.contains("association failed") && rejected.stderr.split(separator: "\n").count == 1,
+                "\(rejected.stderr)")
 
         let instances = try #require(try JSONSerialization.jsonObject(with: try get("/instances")) as? [String])
         let expected = TestSupport.instances(in: out).count + TestSupport.instances(in: batchOut.appendingPathComponent("second").path).count
