@@ -53,9 +53,7 @@ struct ConvertCommand: AsyncParsableCommand {
         commandName: "convert",
         abstract: "Convert a slide into a folder of DICOM WSI instances.",
         discussion: """
-        Writes one .dcm per pyramid level (level-0.dcm is full resolution) plus label.dcm, overview.dcm and
-        thumbnail.dcm where the source has them. Level-0 JPEG or JPEG 2000 tiles are copied without
-        re-encoding when the source allows it; lower levels are computed by 2x2 area averaging.
+        Writes one .dcm per pyramid level (level-0.dcm is full resolution) plus label.dcm, overview.dcm and thumbnail.dcm where the source has them. Level-0 JPEG or JPEG 2000 tiles are copied without re-encoding when the source allows it; lower levels are computed by 2x2 area averaging.
         """)
 
     @Argument(help: "The slide file.") var input: String

@@ -51,8 +51,7 @@ struct SendCommand: AsyncParsableCommand {
         commandName: "send",
         abstract: "Send DICOM instances to a PACS (C-STORE) or a DICOMweb service (STOW-RS).",
         discussion: """
-        --to dicom://AETITLE@host:port sends by C-STORE through DCMTK after a C-ECHO, proposing each file's
-        own transfer syntax; --to http(s)://host/dicom-web stores by STOW-RS. Transient failures are retried.
+        --to dicom://AETITLE@host:port sends by C-STORE through DCMTK after a C-ECHO, proposing each file's own transfer syntax; --to http(s)://host/dicom-web stores by STOW-RS. Transient failures are retried.
         """)
 
     @Argument(help: "A folder (searched recursively) or a file.") var folder: String

@@ -8,13 +8,14 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the DICOM WSI slides in a folder over HTTP, with a browser viewer.",
         discussion: """
-        Scans FOLDER recursively for DICOM WSI instances (ours and other converters'), groups them into
-        slides by Series Instance UID, and serves:
-          /                         the viewer (slide list, pan and zoom)
-          /api/slides[/ID[/tiles/LEVEL/COL/ROW | /associated/KIND]]
-          /wsi/pyramids/ID, /wsi/tiles/ID/LEVEL/COL/ROW        (Orthanc WSI's routes)
-          /iiif/ID/info.json, /iiif/ID/REGION/SIZE/0/default.jpg  (IIIF Image API 3.0, level 1)
-          /dicomweb/studies/.../series/ID/metadata, .../instances/UID/frames/N  (WADO-RS)
+        Scans FOLDER recursively for DICOM WSI instances (ours and other converters'), groups them into slides by Series Instance UID, and serves:
+          /                                     the viewer
+          /api/slides[/ID]                      slides, one slide's pyramid
+          /api/slides/ID/tiles/LEVEL/COL/ROW    a tile (?format=png)
+          /api/slides/ID/associated/KIND        label, overview, thumbnail
+          /wsi/pyramids/ID, /wsi/tiles/...      Orthanc WSI's routes
+          /iiif/ID/info.json, /iiif/ID/...      IIIF Image API 3.0, level 1
+          /dicomweb/studies/...                 QIDO, metadata, frames
         New and removed files are picked up while it runs.
         """)
 

@@ -9,14 +9,14 @@ struct TestSlide: ParsableCommand {
         abstract: "Generate a synthetic whole-slide image with tissue-like content.",
         discussion: """
         Kinds:
-          svs           Aperio SVS: JPEG tiles (abbreviated, shared JPEGTables), 4x pyramid levels,
-                        thumbnail, label and macro images.
-          svs-jp2k      Aperio SVS whose tiles are JPEG 2000 codestreams (compression 33005).
-          tiff          Generic tiled TIFF, JPEG YCbCr 4:2:0 tiles, 2x pyramid directories.
-          tiff-raw      Generic tiled TIFF, uncompressed.
-          tiff-strip    A plain (stripped, LZW) TIFF image.
-          png, jpeg     Plain images.
-          unsupported   A tiled TIFF whose compression (34892) nothing decodes.
+          svs          Aperio SVS: JPEG tiles sharing JPEGTables, 4x levels,
+                       thumbnail, label and macro images
+          svs-jp2k     Aperio SVS with JPEG 2000 tiles (compression 33005)
+          tiff         generic tiled TIFF, JPEG YCbCr 4:2:0, 2x levels
+          tiff-raw     generic tiled TIFF, uncompressed
+          tiff-strip   a plain (stripped, LZW) TIFF image
+          png, jpeg    plain images
+          unsupported  a tiled TIFF whose compression (34892) nothing reads
         """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
