@@ -27,6 +27,7 @@ struct OutputFolder {
             }
         }
         guard access(path, W_OK) == 0 else { throw ConversionError("output folder \(path) is not writable") }
+        Self.removeStalePartialFiles(in: path)
         let existing = try fm.contentsOfDirectory(atPath: path).filter(Self.isInstanceName)
         if !existing.isEmpty {
             guard overwrite else {
@@ -37,6 +38,17 @@ struct OutputFolder {
     }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Removes the temporary files of runs that died (killed, machine lost): `.NAME.partial[-extended]-PID`
+    /// whose process no longer exists. Readers that scan the folder (OpenSlide) would trip over them.
+    static func removeStalePartialFiles(in folder: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".partial") {
+            guard let dash = name.lastIndex(of: "-"), let pid = Int32(name[name.index(after: dash)...]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                unlink((folder as NSString).appendingPathComponent(name))
+            }
+        }
+    }
 }
 
 /// A conversion failed for a reason the user can act on.

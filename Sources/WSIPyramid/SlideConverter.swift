@@ -49,21 +49,7 @@ public final class SlideConverter {
         guard options.quality >= 1 && options.quality <= 100 else { throw ConversionError("--quality must be 1 to 100") }
         let folder = try OutputFolder(path: options.outputDirectory, overwrite: options.overwrite)
 
-        // Decide between copying level-0 tiles and re-encoding them.
-        let raw = options.reencode ? nil : source.rawTiles
-        var compression = options.compression
-        if compression == nil {
-            if case .jpeg2000? = raw?.encoding { compression = .jpeg2000 } else { compression = .jpeg }
-        }
-        let codec = FrameCodec(compression: compression!, quality: options.quality, subsampling: options.subsampling)
-        var copy: (any RawTileSource)? = nil
-        if let raw, options.tileSize == nil || (options.tileSize == raw.tileWidth && options.tileSize == raw.tileHeight) {
-            switch (raw.encoding, codec.compression) {
-            case (.jpeg, .jpeg), (.jpeg2000, .jpeg2000): copy = raw
-            case (.jpeg2000(_, let reversible), .jpeg2000Lossless) where reversible: copy = raw
-            default: break
-            }
-        }
+        let (codec, copy) = chooseEncoding()
         let tileWidth = copy?.tileWidth ?? options.tileSize ?? 256
         let tileHeight = copy?.tileHeight ?? options.tileSize ?? 256
         guard tileWidth >= 16, tileHeight >= 16, tileWidth <= 4096, tileHeight <= 4096, tileWidth % 2 == 0, tileHeight % 2 == 0 else {
@@ -71,29 +57,16 @@ public final class SlideConverter {
         }
         let plan = PyramidPlan.plan(width: source.width, height: source.height, tileWidth: tileWidth, tileHeight: tileHeight, maxLevels: options.maxLevels)
 
-        // Metadata: the source's, overridden by the user's.
+        let (metadata, warnings) = mergedMetadata()
         let props = source.properties
-        var fromSource = WSIMetadata()
-        fromSource.equipment.manufacturer = props.manufacturer
-        fromSource.equipment.modelName = props.modelName
-        fromSource.equipment.deviceSerialNumber = props.deviceSerialNumber
-        fromSource.equipment.softwareVersions = props.softwareVersions
-        fromSource.acquisitionDateTime = props.acquisitionDateTime
-        fromSource.objectivePower = props.objectivePower
-        if let x = props.mppX, let y = props.mppY, x > 0, y > 0 { fromSource.pixelSpacing = [y / 1000, x / 1000] }
-        var metadata = fromSource.merging(options.metadata)
-        var warnings: [String] = []
-        if metadata.pixelSpacing == nil {
-            // Pixel Measures are Type 1 and readers (wsidicom) refuse a pyramid without them.
-            metadata.pixelSpacing = [Self.assumedMicrometresPerPixel / 1000, Self.assumedMicrometresPerPixel / 1000]
-            warnings.append("the source states no pixel size; assuming \(Self.assumedMicrometresPerPixel) µm/pixel (set \"pixelSpacing\" in --metadata, in mm)")
-        }
         let name = ((source.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let identity = WSISlideIdentity(metadata: metadata, fallbackName: name, now: Self.now())
         let builder = WSIDataSetBuilder(metadata: metadata, identity: identity, iccProfile: props.iccProfile, softwareVersion: Self.version)
 
+        // The scanner's lossy step, unless its tiles are reversible JPEG 2000.
         var sourceHistory: LossyCompression?
         if let method = props.lossyMethod { sourceHistory = LossyCompression(methods: [method], ratios: [props.lossyRatio ?? 1]) }
+        if case .jpeg2000(_, true)? = source.rawTiles?.encoding { sourceHistory = nil }
         var ourHistory = sourceHistory
         if let method = codec.lossyMethod { ourHistory = (sourceHistory ?? LossyCompression(methods: [], ratios: [])).appending(method: method, ratio: 1) }
 
@@ -209,6 +182,46 @@ public final class SlideConverter {
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// The codec for the frames we encode (the source's codec when its tiles can be copied, unless told
+    /// otherwise), and the level-0 tiles to copy when they suit it and the requested tile size.
+    private func chooseEncoding() -> (FrameCodec, (any RawTileSource)?) {
+        let raw = options.reencode ? nil : source.rawTiles
+        var compression = options.compression
+        if compression == nil {
+            if case .jpeg2000? = raw?.encoding { compression = .jpeg2000 } else { compression = .jpeg }
+        }
+        let codec = FrameCodec(compression: compression!, quality: options.quality, subsampling: options.subsampling)
+        guard let raw, options.tileSize == nil || (options.tileSize == raw.tileWidth && options.tileSize == raw.tileHeight) else {
+            return (codec, nil)
+        }
+        switch (raw.encoding, codec.compression) {
+        case (.jpeg, .jpeg), (.jpeg2000, .jpeg2000): return (codec, raw)
+        case (.jpeg2000(_, let reversible), .jpeg2000Lossless) where reversible: return (codec, raw)
+        default: return (codec, nil)
+        }
+    }
+
+    /// The source's metadata overridden by the user's, and what had to be assumed.
+    private func mergedMetadata() -> (WSIMetadata, [String]) {
+        let props = source.properties
+        var fromSource = WSIMetadata()
+        fromSource.equipment.manufacturer = props.manufacturer
+        fromSource.equipment.modelName = props.modelName
+        fromSource.equipment.deviceSerialNumber = props.deviceSerialNumber
+        fromSource.equipment.softwareVersions = props.softwareVersions
+        fromSource.acquisitionDateTime = props.acquisitionDateTime
+        fromSource.objectivePower = props.objectivePower
+        if let x = props.mppX, let y = props.mppY, x > 0, y > 0 { fromSource.pixelSpacing = [y / 1000, x / 1000] }
+        var metadata = fromSource.merging(options.metadata)
+        var warnings: [String] = []
+        if metadata.pixelSpacing == nil {
+            // Pixel Measures are Type 1 and readers (wsidicom) refuse a pyramid without them.
+            metadata.pixelSpacing = [Self.assumedMicrometresPerPixel / 1000, Self.assumedMicrometresPerPixel / 1000]
+            warnings.append("the source states no pixel size; assuming \(Self.assumedMicrometresPerPixel) µm/pixel (set \"pixelSpacing\" in --metadata, in mm)")
+        }
+        return (metadata, warnings)
     }
 
     /// Writes one band of a level (its next tile row) and passes the band, halved, to the level below;

@@ -83,6 +83,9 @@ struct BatchTests {
         let rerun = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--reencode"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(manifest(out).last?.status == .done)
+        // The killed run's temporary files are gone too (OpenSlide scans the whole folder).
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("big").path).filter { $0.contains(".partial") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
         let verdict = try TestSupport.check(out.appendingPathComponent("big").path, source: big, maxMAD0: 3)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
