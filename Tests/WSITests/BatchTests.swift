@@ -71,7 +71,13 @@ struct BatchTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        try await Task.sleep(for: .milliseconds(500))
+        // Kill it mid-conversion: once level 0 is being written.
+        let folder = out.appendingPathComponent("big").path
+        for _ in 0..<400 {
+            let partial = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).first { $0.hasPrefix(".level-0.dcm.partial") }
+            if let partial, ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + partial)[.size] as? Int) ?? 0) > 100_000 { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(!manifest(out).contains { $0.status == .done }, "the slide was killed before it finished")
