@@ -71,13 +71,15 @@ struct BatchTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Kill it mid-conversion: once level 0 is being written.
+        // Kill it mid-conversion: every level's temporary file exists from the start of the pass until all
+        // levels are renamed together at its end, so seeing one means the slide is half-written.
         let folder = out.appendingPathComponent("big").path
-        for _ in 0..<400 {
-            let partial = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).first { $0.hasPrefix(".level-0.dcm.partial") }
-            if let partial, ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + partial)[.size] as? Int) ?? 0) > 100_000 { break }
-            try await Task.sleep(for: .milliseconds(25))
+        var sawPartial = false
+        for _ in 0..<1200 where !sawPartial {
+            sawPartial = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).contains { $0.hasPrefix(".level-1.dcm.partial") }
+            if !sawPartial { try await Task.sleep(for: .milliseconds(10)) }
         }
+        #expect(sawPartial, "the conversion never started")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(!manifest(out).contains { $0.status == .done }, "the slide was killed before it finished")
