@@ -88,7 +88,6 @@ struct DICOMwebRoutes {
         switch stored {
         case TransferSyntax.jpegBaseline.rawValue, TransferSyntax.jpegExtended.rawValue: storedType = "image/jpeg"
         case TransferSyntax.jpeg2000.rawValue, TransferSyntax.jpeg2000Lossless.rawValue: storedType = "image/jp2"
-        case TransferSyntax.explicitVRLittleEndian.rawValue: storedType = "application/octet-stream"
         default: storedType = "application/octet-stream"
         }
         let wantsStored = accept.contains("*/*") || accept.contains("transfer-syntax=*") || accept.contains(storedType)

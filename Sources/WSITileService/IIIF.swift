@@ -125,11 +125,10 @@ extension TileService {
         let x0 = Int((Double(r.x) / factor).rounded(.down)), y0 = Int((Double(r.y) / factor).rounded(.down))
         let x1 = min(image.width, Int((Double(r.x + r.width) / factor).rounded(.up)))
         let y1 = min(image.height, Int((Double(r.y + r.height) / factor).rounded(.up)))
-        let pixels = try region(of: image, x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
         let key = "\(slide.id)/iiif/\(r.x),\(r.y),\(r.width),\(r.height)/\(r.outputWidth),\(r.outputHeight).\(r.format.rawValue)"
-        if let cached = cache.value(key) { return cached }
-        let encoded = try encode(Resample.areaAverage(pixels, width: r.outputWidth, height: r.outputHeight), format: r.format)
-        cache.insert(encoded, for: key, cost: encoded.data.count + 64)
-        return encoded
+        return try cached(key) {
+            let pixels = try region(of: image, x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
+            return try encode(Resample.areaAverage(pixels, width: r.outputWidth, height: r.outputHeight), format: r.format)
+        }
     }
 }

@@ -72,10 +72,16 @@ public final class TileService: Sendable {
         if format == .jpeg, image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
             return EncodedImage(data: frame.file.frameData(frame.index), mediaType: "image/jpeg")
         }
-        let cacheKey = "\(key)/\(col)/\(row).\(format.rawValue)"
-        if let cached = cache.value(cacheKey) { return cached }
-        let encoded = try encode(decodedTile(of: image, col: col, row: row), format: format)
-        cache.insert(encoded, for: cacheKey, cost: encoded.data.count + 64)
+        return try cached("\(key)/\(col)/\(row).\(format.rawValue)") {
+            try encode(decodedTile(of: image, col: col, row: row), format: format)
+        }
+    }
+
+    /// The cached image for `key`, or `make`'s, which is then cached.
+    func cached(_ key: String, _ make: () throws -> EncodedImage) throws -> EncodedImage {
+        if let hit = cache.value(key) { return hit }
+        let encoded = try make()
+        cache.insert(encoded, for: key, cost: encoded.data.count + 64)
         return encoded
     }
 

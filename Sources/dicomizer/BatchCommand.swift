@@ -105,7 +105,7 @@ final class ResultBox<T: Sendable>: @unchecked Sendable {
     var result: Result<T, any Error>?
 }
 
-/// Flushes standard output so that progress lines reach pipes at once.
+/// Flushes standard output so that progress lines reach pipes at once (print buffers them there).
 func fflushStandardOutput() {
-    FileHandle.standardOutput.synchronizeFile()
+    fflush(nil)
 }
