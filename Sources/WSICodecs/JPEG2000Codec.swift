@@ -48,10 +48,7 @@ public enum JPEG2000Codec {
         var out: UnsafeMutablePointer<UInt8>?
         var w: Int32 = 0, h: Int32 = 0, n: Int32 = 0
         let status = data.withUnsafeBufferPointer { copj_decode($0.baseAddress, data.count, &out, &w, &h, &n, &errors) }
-        guard status == 0, let out else {
-            let message = withUnsafeBytes(of: &errors.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            throw CodecError("JPEG 2000", message.isEmpty ? "cannot decode codestream" : message)
-        }
+        guard status == 0, let out else { throw failure(errors, "cannot decode codestream") }
         defer { free(out) }
         let count = Int(w) * Int(h) * Int(n)
         return (Int(w), Int(h), Int(n), Array(UnsafeBufferPointer(start: out, count: count)))
@@ -91,10 +88,13 @@ public enum JPEG2000Codec {
         let status = image.pixels.withUnsafeBufferPointer {
             copj_encode($0.baseAddress, Int32(image.width), Int32(image.height), 3, Float(ratio ?? 0), &writer, &errors)
         }
-        guard status == 0, let data = writer.data else {
-            let message = withUnsafeBytes(of: &errors.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            throw CodecError("JPEG 2000", message.isEmpty ? "cannot encode" : message)
-        }
+        guard status == 0, let data = writer.data else { throw failure(errors, "cannot encode") }
         return Array(UnsafeBufferPointer(start: data, count: writer.size))
+    }
+
+    /// OpenJPEG's first error message, or `fallback` when it said nothing.
+    private static func failure(_ errors: copj_errors, _ fallback: String) -> CodecError {
+        let message = CString.decode(errors.message)
+        return CodecError("JPEG 2000", message.isEmpty ? fallback : message)
     }
 }

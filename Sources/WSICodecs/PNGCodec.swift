@@ -53,7 +53,7 @@ public enum PNGCodec {
     }
 
     private static func failure(_ image: inout png_image, _ what: String) -> CodecError {
-        let message = withUnsafeBytes(of: &image.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let message = CString.decode(image.message)
         png_image_free(&image)
         return CodecError("PNG", message.isEmpty ? what : message)
     }

@@ -34,6 +34,17 @@ public struct RGBImage: Sendable, Equatable {
         pixels = [UInt8](unsafeUninitializedCapacity: width * height * 3) { _, count in count = width * height * 3 }
     }
 
+    /// A `width` x `height` image holding a copy of `window` at its top-left, `fill` where the window
+    /// does not reach (edge tiles padded to the full tile size).
+    public init(copying window: PixelBuffer, width: Int, height: Int, fill: RGB = .white) {
+        let covered = window.width >= width && window.height >= height
+        self = covered ? RGBImage(uninitializedWidth: width, height: height) : RGBImage(width: width, height: height, fill: fill)
+        let rows = min(height, window.height), rowBytes = min(width, window.width) * 3
+        withPixelBuffer { dst in
+            for row in 0..<rows { (dst.base + row * dst.pitch).update(from: window.base + row * window.pitch, count: rowBytes) }
+        }
+    }
+
     public var byteCount: Int { pixels.count }
 
     /// Copies the part of `self` that fits into a `width` x `height` window of a raw buffer with the given

@@ -9,6 +9,17 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path): \(reason)" }
 }
 
+/// The temporary names output files are written under: `.NAME.partial[VARIANT]-PID`.
+public enum TemporaryFileName {
+    static func make(for name: String, variant: String, pid: Int32 = getpid()) -> String { ".\(name).partial\(variant)-\(pid)" }
+
+    /// The process that writes a file of this name, or nil when the name is not one of ours.
+    public static func owner(of name: String) -> Int32? {
+        guard name.hasPrefix("."), name.contains(".partial"), let dash = name.lastIndex(of: "-") else { return nil }
+        return Int32(name[name.index(after: dash)...])
+    }
+}
+
 /// A file written under a temporary name in its destination's folder and renamed into place only
 /// when complete, so an interrupted run never leaves an output that looks whole. Buffered; supports
 /// patching bytes already written (offset tables).
@@ -25,7 +36,7 @@ final class OutputFile {
     init(destination: String, variant: String = "") throws {
         self.destination = destination
         let url = URL(fileURLWithPath: destination)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial\(variant)-\(getpid())").path
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(TemporaryFileName.make(for: url.lastPathComponent, variant: variant)).path
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw OutputError(path: destination, errno: errno) }
         buffer.reserveCapacity(bufferLimit)

@@ -48,13 +48,7 @@ struct FrameCodec: Sendable {
     /// Encodes a tile-sized window of a larger image; JPEG reads it in place.
     func encode(_ window: PixelBuffer) throws -> [UInt8] {
         if compression == .jpeg { return try encoders.with { try $0.encode(window) } }
-        var tile = RGBImage(uninitializedWidth: window.width, height: window.height)
-        tile.withPixelBuffer { dst in
-            for row in 0..<window.height {
-                (dst.base + row * dst.pitch).update(from: window.base + row * window.pitch, count: window.width * 3)
-            }
-        }
-        return try encode(tile)
+        return try encode(RGBImage(copying: window, width: window.width, height: window.height))
     }
 
     func encode(_ tile: RGBImage) throws -> [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import WSIDICOM
 
 /// The folder a slide's instances go to: created when missing, refused when it already holds our
 /// instances (unless overwriting), and emptied of what this run wrote if the run fails.
@@ -42,8 +43,8 @@ struct OutputFolder {
     /// Removes the temporary files of runs that died (killed, machine lost): `.NAME.partial[-extended]-PID`
     /// whose process no longer exists. Readers that scan the folder (OpenSlide) would trip over them.
     static func removeStalePartialFiles(in folder: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".partial") {
-            guard let dash = name.lastIndex(of: "-"), let pid = Int32(name[name.index(after: dash)...]) else { continue }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            guard let pid = TemporaryFileName.owner(of: name) else { continue }
             if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
                 unlink((folder as NSString).appendingPathComponent(name))
             }

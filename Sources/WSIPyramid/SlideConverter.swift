@@ -253,14 +253,8 @@ public final class SlideConverter {
                     if (col + 1) * tw <= buffer.width && th == buffer.height {
                         return try codec.encode(buffer.window(x: col * tw, y: 0, width: tw, height: th))
                     }
-                    var tile = RGBImage(width: tw, height: th, fill: background)
-                    tile.withPixelBuffer { tileBuffer in
-                        let visible = buffer.window(x: col * tw, y: 0, width: min(tw, buffer.width - col * tw), height: buffer.height)
-                        for row in 0..<visible.height {
-                            (tileBuffer.base + row * tileBuffer.pitch).update(from: visible.base + row * visible.pitch, count: visible.width * 3)
-                        }
-                    }
-                    return try codec.encode(tile)
+                    let visible = buffer.window(x: col * tw, y: 0, width: min(tw, buffer.width - col * tw), height: buffer.height)
+                    return try codec.encode(RGBImage(copying: visible, width: tw, height: th, fill: background))
                 }
             }
         }

@@ -33,7 +33,7 @@ public enum SlideOpener {
                 return try OpenSlideSource(path: path)
             }
             let file = try TIFFFile(path: path)
-            if file.directories[0].isTiled { return try TiledTIFFSource(path: path) }
+            if file.directories[0].isTiled { return try TiledTIFFSource(file: file) }
             return try ImageFileSource(path: path, kind: .tiff)
         }
         if magic.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try ImageFileSource(path: path, kind: .png) }

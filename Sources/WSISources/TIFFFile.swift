@@ -86,7 +86,7 @@ final class TIFFFile: @unchecked Sendable {
     }
 
     private static func message(_ errors: UnsafeMutablePointer<ctiff_errors>) -> String {
-        withUnsafeBytes(of: &errors.pointee.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        CString.decode(errors.pointee.message)
     }
 
     private var lastError: String {

@@ -17,9 +17,14 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     /// Compressions whose tiles we decode ourselves; libtiff decodes the rest.
     static let ownDecoders: Set<Int> = [7, 33003, 33005]
 
-    public init(path: String) throws {
-        self.path = path
-        file = try TIFFFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(file: TIFFFile(path: path))
+    }
+
+    /// Reads an already opened TIFF (the opener has parsed its directories to choose this reader).
+    init(file: TIFFFile) throws {
+        path = file.path
+        self.file = file
         let dirs = file.directories
         base = dirs[0]
         guard base.isTiled, base.tileWidth > 0, base.tileHeight > 0 else { throw SourceError(path, "TIFF is not tiled") }
@@ -88,13 +93,11 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     /// Tile (col, row) of level 0 decoded to RGB at the full tile size.
     func decodedTile(col: Int, row: Int) throws -> RGBImage {
         let index = file.tileIndex(directory: 0, col: col, row: row)
-        let where_ = "tile (\(col), \(row))"
         do {
             switch base.compression {
             case 7:
                 guard let raw = try file.rawTile(directory: 0, index: index) else { return blankTile }
-                let stream = base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
-                let image = try decoders.with { try $0.decode(stream) }
+                let image = try decoders.with { try $0.decode(completeStream(raw)) }
                 return image.width == base.tileWidth && image.height == base.tileHeight ? image : image.crop(x: 0, y: 0, width: base.tileWidth, height: base.tileHeight, fill: properties.background)
             case 33003, 33005:
                 guard let raw = try file.rawTile(directory: 0, index: index) else { return blankTile }
@@ -105,8 +108,18 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
                 return try toRGB(samples)
             }
         } catch let error as CodecError {
-            throw SourceError(path, "\(where_) is corrupt: \(error)")
+            throw corrupt(col: col, row: row, error)
         }
+    }
+
+    /// A stored JPEG tile as a complete stream: the shared JPEGTables merged in when the file has them.
+    func completeStream(_ raw: [UInt8]) -> [UInt8] {
+        base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+    }
+
+    /// The error for a tile no decoder can take.
+    private func corrupt(col: Int, row: Int, _ error: CodecError) -> SourceError {
+        SourceError(path, "tile (\(col), \(row)) is corrupt: \(error)")
     }
 
     private var blankTile: RGBImage { RGBImage(width: base.tileWidth, height: base.tileHeight, fill: properties.background) }
@@ -174,7 +187,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
                     RGBImage(width: tw / 2, height: th / 2, fill: self.properties.background).copy(into: buffer, x: left, y: top)
                     return
                 }
-                let stream = self.base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+                let stream = self.completeStream(raw)
                 do {
                     try self.decoders.with { decoder in
                         if left + tw / 2 <= outWidth && top + th / 2 <= outHeight,
@@ -188,7 +201,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
                         tile.copy(into: buffer, x: left, y: top)
                     }
                 } catch let error as CodecError {
-                    throw SourceError(self.path, "tile (\(col), \(row)) is corrupt: \(error)")
+                    throw self.corrupt(col: col, row: row, error)
                 }
             }
         }
@@ -198,11 +211,10 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     /// Decodes a JPEG tile straight into place; false when it must go the general way (sparse, odd size).
     private func decodeJPEGTile(col: Int, row: Int, into destination: PixelBuffer) throws -> Bool {
         guard let raw = try file.rawTile(directory: 0, index: file.tileIndex(directory: 0, col: col, row: row)) else { return false }
-        let stream = base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
         do {
-            return try decoders.with { try $0.decode(stream, into: destination) }
+            return try decoders.with { try $0.decode(completeStream(raw), into: destination) }
         } catch let error as CodecError {
-            throw SourceError(path, "tile (\(col), \(row)) is corrupt: \(error)")
+            throw corrupt(col: col, row: row, error)
         }
     }
 
@@ -223,7 +235,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     private func firstTileStream() throws -> [UInt8]? {
         for index in 0..<min(64, base.tilesAcross * base.tilesDown) {
             if let raw = try file.rawTile(directory: 0, index: index) {
-                return base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+                return completeStream(raw)
             }
         }
         return nil
@@ -241,7 +253,7 @@ struct TIFFRawTiles: RawTileSource {
         guard let raw = try source.file.rawTile(directory: 0, index: source.file.tileIndex(directory: 0, col: col, row: row)) else { return nil }
         switch encoding {
         case .jpeg(let rgbCoded):
-            let stream = source.base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+            let stream = source.completeStream(raw)
             return rgbCoded ? JPEGStream.addingAdobeRGBMarker(stream) : stream
         case .jpeg2000:
             return raw

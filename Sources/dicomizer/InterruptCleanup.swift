@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import WSIDICOM
 
 /// On Ctrl-C or SIGTERM during a conversion, removes what the run left in the output folder (partial
 /// files and instances written so far) and exits 130, so an interrupted run never looks complete.
@@ -30,7 +31,7 @@ final class InterruptCleanup: @unchecked Sendable {
         let pid = getpid()
         for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] {
             let path = (folder as NSString).appendingPathComponent(name)
-            if name.hasPrefix("."), name.hasSuffix("-\(pid)"), name.contains(".partial") {
+            if TemporaryFileName.owner(of: name) == pid {
                 unlink(path)
             } else if name.hasSuffix(".dcm"), let created = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                       created >= started.addingTimeInterval(-1) {

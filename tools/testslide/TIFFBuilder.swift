@@ -29,7 +29,7 @@ final class TIFFBuilder {
     deinit { errors.deallocate() }
 
     private func fail(_ what: String) -> CodecError {
-        let message = withUnsafeBytes(of: &errors.pointee.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let message = CString.decode(errors.pointee.message)
         return CodecError("TIFF", "\(what): \(message)")
     }
 
