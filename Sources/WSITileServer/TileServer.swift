@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import WSITileService
@@ -26,7 +27,8 @@ public struct TileServerConfiguration: Sendable {
 }
 
 /// The tile service's HTTP face. `addRoutes` mounts every route on any Hummingbird router, so another
-/// Swift server can embed it; `makeApplication` builds the standalone server with its middleware.
+/// Swift server can embed it; `makeApplication` builds the standalone server with its middleware and
+/// `TileFastPath` in front of the router for tiles that are ready to send.
 public enum TileServer {
     public static func addRoutes<Context: RequestContext>(to router: Router<Context>, service: TileService) {
         SlideAPIRoutes(service: service).add(to: router)
@@ -54,8 +56,13 @@ public enum TileServer {
             router.add(middleware: FileMiddleware(web, searchForIndexHtml: true, logger: logger))
         }
         addRoutes(to: router, service: service)
+        let fastPath = TileFastPath.Settings(token: configuration.token, corsOrigins: configuration.corsOrigins,
+                                             logger: configuration.logRequests ? logger : nil)
         let application = Application(
             router: router,
+            server: HTTPServerBuilder { responder in
+                TileHTTP1Channel(responder: responder, makeFastPath: { TileFastPath(service: service, settings: fastPath) })
+            },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dicomizer"),
             services: [LibraryWatcher(library: library, interval: configuration.rescanInterval)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -57,6 +57,18 @@ public final class TileService: Sendable {
         return try tile(of: slide.levels[level], col: col, row: row, format: format, key: "\(slide.id)/\(level)")
     }
 
+    /// The JPEG tile (col, row) of a level when it is ready to send with no work (a stored JPEG frame or
+    /// a cached image); nil when it must be made, or does not exist (`tile` then says why).
+    public func readyTile(slide: Slide, level: Int, col: Int, row: Int) -> EncodedImage? {
+        guard level < slide.levels.count else { return nil }
+        let image = slide.levels[level]
+        guard col < image.tilesAcross, row < image.tilesDown else { return nil }
+        if image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
+            return EncodedImage(data: frame.file.frameData(frame.index), mediaType: "image/jpeg")
+        }
+        return cache.value(Self.cacheKey("\(slide.id)/\(level)", col: col, row: row, format: .jpeg))
+    }
+
     /// An associated image (its first frame).
     public func associated(slide: Slide, kind: AssociatedKind, format: ImageFormat = .jpeg) throws -> EncodedImage {
         guard let image = slide.associated[kind] else { throw TileServiceError.notFound("slide \(slide.id) has no \(kind.rawValue) image") }
@@ -72,9 +84,13 @@ public final class TileService: Sendable {
         if format == .jpeg, image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
             return EncodedImage(data: frame.file.frameData(frame.index), mediaType: "image/jpeg")
         }
-        return try cached("\(key)/\(col)/\(row).\(format.rawValue)") {
+        return try cached(Self.cacheKey(key, col: col, row: row, format: format)) {
             try encode(decodedTile(of: image, col: col, row: row), format: format)
         }
+    }
+
+    static func cacheKey(_ image: String, col: Int, row: Int, format: ImageFormat) -> String {
+        "\(image)/\(col)/\(row).\(format.rawValue)"
     }
 
     /// The cached image for `key`, or `make`'s, which is then cached.

@@ -7,7 +7,7 @@ import Testing
 import WSICodecs
 import WSIDICOM
 import WSISources
-import WSITileServer
+@testable import WSITileServer
 import WSITileService
 
 /// The server on a random loopback port, over our output and the peers' output of the same slide:
@@ -241,6 +241,87 @@ struct TileServerTests {
             let preflight = try await client.execute(uri: "/api/slides", method: .options, headers: [.origin: "https://viewer.example"])
             #expect(preflight.status == .noContent && preflight.headers[.accessControlAllowMethods] != nil)
         }
+    }
+
+    @Test("Ready tiles are answered ahead of the router: same bytes, in request order, token and CORS honoured")
+    func tileFastPath() async throws {
+        #expect(TileFastPath.tileAddress("/api/slides/1.2.3/tiles/0/12/7")! == ("1.2.3", 0, 12, 7))
+        #expect(TileFastPath.tileAddress("/wsi/tiles/1.2.3/2/0/5")! == ("1.2.3", 2, 0, 5))
+        for other in ["/api/slides/1.2.3/tiles/0/12/7?format=png", "/api/slides/1.2.3/tiles/0/-1/7", "/api/slides//tiles/0/1/1",
+                      "/api/slides/1.2.3/tiles/0/1", "/api/slides/1.2.3/tiles/0/1/1/2", "/wsi/tiles/1.2.3/0/1/x", "/api/slides",
+                      "/api/slides/1.2.3/tiles/0/1/99999999999", "/iiif/1.2.3/info.json", ""] {
+            #expect(TileFastPath.tileAddress(other) == nil, "\(other)")
+        }
+
+        let fixture = try Self.fixture.get()
+        try await withServer(root: fixture.served, token: "s3cret", cors: ["https://viewer.example"]) { client, service in
+            let slide = try #require(service.library.slides.first { $0.levels[0].encoding == .jpeg })
+            let frame = try #require(slide.levels[0].frame(col: 1, row: 0))
+            let stored = frame.file.frameData(frame.index)
+            let auth = "Authorization: Bearer s3cret\r\nHost: test\r\n"
+            // Pipelined on one connection: a request for the router, then tiles, then one closing the connection.
+            // Without the ordering guard the tile would overtake the slide's JSON.
+            let answers = try rawHTTP(port: try #require(client.port), [
+                "GET /api/slides/\(slide.id) HTTP/1.1\r\n\(auth)\r\n",
+                "GET /api/slides/\(slide.id)/tiles/0/1/0 HTTP/1.1\r\n\(auth)Origin: https://viewer.example\r\n\r\n",
+                "GET /wsi/tiles/\(slide.id)/0/1/0 HTTP/1.1\r\nHost: test\r\n\r\n",
+                "GET /wsi/tiles/\(slide.id)/0/1/0 HTTP/1.1\r\n\(auth)Connection: close\r\n\r\n",
+            ].joined())
+            try #require(answers.count == 4)
+            #expect(answers[0].status == 200 && answers[0].headers["content-type"] == "application/json")
+            #expect((try JSONSerialization.jsonObject(with: answers[0].body) as? [String: Any])?["id"] as? String == slide.id)
+            #expect(answers[1].status == 200 && answers[1].body == stored)
+            #expect(answers[1].headers["content-type"] == "image/jpeg" && answers[1].headers["date"] != nil)
+            #expect(answers[1].headers["access-control-allow-origin"] == "https://viewer.example")
+            #expect(answers[2].status == 401)
+            #expect(answers[3].status == 200 && answers[3].body == stored)
+        }
+    }
+
+    struct RawAnswer { let status: Int; let headers: [String: String]; let body: Data }
+
+    /// Sends `requests` in one write on a new connection and reads answers until the server closes it.
+    func rawHTTP(port: Int, _ requests: String) throws -> [RawAnswer] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let bytes = Array(requests.utf8)
+        try #require(send(fd, bytes, bytes.count, 0) == bytes.count)
+        var received = Data()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { break }
+            received.append(contentsOf: chunk[..<count])
+        }
+        var answers: [RawAnswer] = []
+        var rest = received[...]
+        let separator = Data("\r\n\r\n".utf8)
+        while let end = rest.range(of: separator) {
+            let head = String(decoding: rest[rest.startIndex..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+            var headers: [String: String] = [:]
+            for line in head.dropFirst() {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            let status = Int(head[0].split(separator: " ")[1]) ?? 0
+            guard rest.distance(from: end.upperBound, to: rest.endIndex) >= length else { break }
+            let bodyEnd = rest.index(end.upperBound, offsetBy: length)
+            answers.append(RawAnswer(status: status, headers: headers, body: Data(rest[end.upperBound..<bodyEnd])))
+            rest = rest[bodyEnd...]
+        }
+        return answers
     }
 
     @Test("New and removed slides are picked up without a restart")
