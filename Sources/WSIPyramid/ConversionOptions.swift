@@ -20,6 +20,9 @@ public struct ConversionOptions: Sendable {
     public var subsampling: ChromaSubsampling = .s420
     public var maxLevels: Int?
     public var threads: Int = Parallel.coreCount
+    /// Level-0 tiles read, decoded and encoded per step (the in-flight window): fewer use less memory,
+    /// more keep the cores busier between steps.
+    public var window = 128
     /// Re-encode level 0 even where its tiles could be copied.
     public var reencode = false
     public var includeLabel = true

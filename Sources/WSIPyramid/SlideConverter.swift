@@ -5,9 +5,10 @@ import WSISources
 
 /// Converts one slide into a DICOM WSI pyramid in a single streaming pass over level 0.
 ///
-/// Level 0 is read one band (a row of tiles) at a time; its frames are copied from the source or encoded
-/// in parallel, and the band, halved, feeds the next level's band, which emits when full, and so on down:
-/// every level is written in TILED_FULL order while memory holds about two bands of level 0.
+/// Level 0 is read one tile row at a time, in windows of a bounded number of tiles; their frames are
+/// copied from the source or encoded in parallel, and each window, halved, fills its part of the next
+/// level's band, which is written out when full, and so on down: every level is written in TILED_FULL
+/// order while memory holds a window of level 0 and one band (a tile row) of each lower level.
 public final class SlideConverter {
     public let source: any SlideSource
     public let options: ConversionOptions
@@ -104,29 +105,45 @@ public final class SlideConverter {
                                          writer: writer, description: description, background: props.background))
             }
 
-            // The single pass over level 0.
+            // The single pass over level 0: tile row by tile row, each row in windows of at most
+            // `options.window` tiles, so level 0 is never held much wider than a window.
             let bands = (source.height + tileHeight - 1) / tileHeight
+            let reader = BandReader(source: source, threads: options.threads)
+            let top = levels[0]
+            let window = max(1, options.window)
             for row in 0..<bands {
                 let y = row * tileHeight
                 let bandHeight = min(tileHeight, source.height - y)
-                var image: RGBImage?
-                var half: RGBImage?
-                if copy != nil {
-                    // Copied tiles need no pixels at level 0: decode at half scale, straight to level 1.
-                    if levels.count > 1 {
-                        half = try source.readRegionAtHalfScale(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads)
-                        if half == nil { image = try source.readRegion(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads) }
+                var halfHeight = 0
+                for first in stride(from: 0, to: top.description.tilesAcross, by: window) {
+                    let columns = min(window, top.description.tilesAcross - first)
+                    let x = first * tileWidth
+                    let width = min(columns * tileWidth, source.width - x)
+                    var image: RGBImage?
+                    var half: RGBImage?
+                    if copy != nil {
+                        // Copied tiles need no pixels at level 0: decode at half scale, straight to level 1.
+                        if levels.count > 1 {
+                            half = try source.readRegionAtHalfScale(x: x, y: y, width: width, height: bandHeight, threads: options.threads)
+                            if half == nil { image = try reader.region(x: x, y: y, width: width, height: bandHeight) }
+                        }
+                    } else {
+                        image = try reader.region(x: x, y: y, width: width, height: bandHeight)
                     }
-                } else {
-                    image = try source.readRegion(x: 0, y: y, width: source.width, height: bandHeight, threads: options.threads)
+                    try writeTiles(of: top, pixels: image, firstColumn: first, columns: columns, codec: codec, copy: copy)
+                    if levels.count > 1, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
+                        levels[1].band.paste(half, atX: x / 2, y: levels[1].rowsFilled)
+                        halfHeight = half.height
+                    }
                 }
-                try emit(level: 0, band: image, half: half, levels: levels, codec: codec, copy: copy)
+                top.nextTileRow += 1
+                if levels.count > 1 { try added(rows: halfHeight, to: 1, levels: levels, codec: codec) }
                 progress?(ConversionProgress(stage: "pyramid", done: row + 1, total: bands))
             }
             for level in levels.dropFirst() where level.rowsFilled > 0 {
                 let partial = level.band.crop(x: 0, y: 0, width: level.width, height: level.rowsFilled)
                 level.rowsFilled = 0
-                try emit(level: level.index, band: partial, half: nil, levels: levels, codec: codec, copy: nil)
+                try emit(level: level.index, band: partial, levels: levels, codec: codec)
             }
             let uncompressedFrame = tileWidth * tileHeight * 3
             for level in levels {
@@ -224,51 +241,60 @@ public final class SlideConverter {
         return (metadata, warnings)
     }
 
-    /// Writes one band of a level (its next tile row) and passes the band, halved, to the level below;
-    /// `half`, when given, is that halved band already (from a half-scale decode).
-    private func emit(level index: Int, band: RGBImage?, half precomputed: RGBImage?, levels: [LevelState], codec: FrameCodec,
-                      copy: (any RawTileSource)?) throws {
+    /// Writes one tile row of a lower level from its band and passes the band, halved, to the level below.
+    private func emit(level index: Int, band: RGBImage, levels: [LevelState], codec: FrameCodec) throws {
         let level = levels[index]
-        let tw = level.description.tileWidth, th = level.description.tileHeight
-        let across = level.description.tilesAcross
-        let row = level.nextTileRow
+        try writeTiles(of: level, pixels: band, firstColumn: 0, columns: level.description.tilesAcross, codec: codec, copy: nil)
         level.nextTileRow += 1
+        guard index + 1 < levels.count else { return }
+        let half = Downsample.half(band, threads: options.threads)
+        levels[index + 1].band.paste(half, atX: 0, y: levels[index + 1].rowsFilled)
+        try added(rows: half.height, to: index + 1, levels: levels, codec: codec)
+    }
+
+    /// Counts rows pasted into a level's band, and writes the band out once it holds a whole tile row.
+    private func added(rows: Int, to index: Int, levels: [LevelState], codec: FrameCodec) throws {
+        let level = levels[index]
+        level.rowsFilled += rows
+        guard level.rowsFilled >= level.description.tileHeight else { return }
+        let full = level.band
+        level.rowsFilled = 0
+        try emit(level: index, band: full, levels: levels, codec: codec)
+    }
+
+    /// Encodes (or copies) tiles firstColumn..<firstColumn+columns of a level's current tile row, in
+    /// parallel, and appends them to its instance in order. `pixels` starts at the first column's left
+    /// edge; without it (copied tiles) tiles the source lacks are background.
+    private func writeTiles(of level: LevelState, pixels: RGBImage?, firstColumn: Int, columns: Int, codec: FrameCodec,
+                            copy: (any RawTileSource)?) throws {
+        let tw = level.description.tileWidth, th = level.description.tileHeight
+        let row = level.nextTileRow
         let background = source.properties.background
         let frames: [[UInt8]]
         if let copy {
-            var copied = [[UInt8]?](repeating: nil, count: across)
-            for col in 0..<across { copied[col] = try copy.rawTile(col: col, row: row) }
+            var copied = [[UInt8]?](repeating: nil, count: columns)
+            for i in 0..<columns { copied[i] = try copy.rawTile(col: firstColumn + i, row: row) }
             let known = copied
-            frames = try Parallel.map(across, threads: options.threads) { col in
-                if let frame = known[col] { return frame }
-                guard let band else { return try codec.encode(RGBImage(width: tw, height: th, fill: background)) }
-                return try codec.encode(band.crop(x: col * tw, y: 0, width: tw, height: th, fill: background))
+            frames = try Parallel.map(columns, threads: options.threads) { i in
+                if let frame = known[i] { return frame }
+                guard let pixels else { return try codec.encode(RGBImage(width: tw, height: th, fill: background)) }
+                return try codec.encode(pixels.crop(x: i * tw, y: 0, width: tw, height: th, fill: background))
             }
             level.copiedFrames += known.count { $0 != nil }
         } else {
-            guard let band else { return }
-            frames = try band.withReadOnlyPixelBuffer { buffer in
-                try Parallel.map(across, threads: options.threads) { col in
+            guard let pixels else { return }
+            frames = try pixels.withReadOnlyPixelBuffer { buffer in
+                try Parallel.map(columns, threads: options.threads) { i in
                     // Whole tiles are encoded in place; edge tiles are padded with the background first.
-                    if (col + 1) * tw <= buffer.width && th == buffer.height {
-                        return try codec.encode(buffer.window(x: col * tw, y: 0, width: tw, height: th))
+                    if (i + 1) * tw <= buffer.width && th == buffer.height {
+                        return try codec.encode(buffer.window(x: i * tw, y: 0, width: tw, height: th))
                     }
-                    let visible = buffer.window(x: col * tw, y: 0, width: min(tw, buffer.width - col * tw), height: buffer.height)
+                    let visible = buffer.window(x: i * tw, y: 0, width: min(tw, buffer.width - i * tw), height: buffer.height)
                     return try codec.encode(RGBImage(copying: visible, width: tw, height: th, fill: background))
                 }
             }
         }
         for frame in frames { try level.writer.append(frame: frame) }
-
-        guard index + 1 < levels.count, let half = precomputed ?? band.map({ Downsample.half($0, threads: options.threads) }) else { return }
-        let next = levels[index + 1]
-        next.band.paste(half, atX: 0, y: next.rowsFilled)
-        next.rowsFilled += half.height
-        if next.rowsFilled >= th {
-            let full = next.band
-            next.rowsFilled = 0
-            try emit(level: index + 1, band: full, half: nil, levels: levels, codec: codec, copy: nil)
-        }
     }
 
     /// Pixel spacing of an associated image. A thumbnail covers the scanned area; a label or overview

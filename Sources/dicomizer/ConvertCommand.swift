@@ -17,6 +17,7 @@ struct ConversionFlags: ParsableArguments {
     @Option(help: "JPEG chroma subsampling: 420, 422, 444.") var subsampling: ChromaSubsampling = .s420
     @Option(help: "Number of pyramid levels (default: down to one tile).") var levels: Int?
     @Option(help: "Encoding threads (default: all cores).") var threads: Int?
+    @Option(help: "Level-0 tiles in flight per step: fewer use less memory, more keep the cores busier.") var window = 128
     @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
     @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
     @Flag(help: "Do not write the label image.") var noLabel = false
@@ -26,6 +27,7 @@ struct ConversionFlags: ParsableArguments {
     func validate() throws {
         if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if window < 1 { throw ValidationError("--window must be at least 1") }
         if !(1...100).contains(quality) { throw ValidationError("--quality must be 1 to 100") }
         if let tileSize, tileSize < 16 || tileSize > 4096 || tileSize % 2 != 0 { throw ValidationError("--tile-size must be even, 16 to 4096") }
     }
@@ -38,6 +40,7 @@ struct ConversionFlags: ParsableArguments {
         options.subsampling = subsampling
         options.maxLevels = levels
         options.threads = threads ?? Parallel.coreCount
+        options.window = window
         options.reencode = reencode
         options.includeLabel = !noLabel
         options.includeOverview = !noOverview
