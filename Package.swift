@@ -86,6 +86,12 @@ let package = Package(
             dependencies: ["WSICodecs", "CTIFF", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/testslide"
         ),
+        // Codec floor (tools/codecfloor): TurboJPEG's own rates on a slide's tiles, for the benchmark.
+        .executableTarget(
+            name: "wsi-codec-floor",
+            dependencies: ["WSICodecs", "WSISources", "CTurboJPEG", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/codecfloor"
+        ),
         .testTarget(
             name: "WSITests",
             dependencies: [

@@ -3,7 +3,9 @@
 
 Generates Aperio-style slides with our generator (tools/testslide), then converts each with every tool on
 two paths, several times, and prints the median wall time, CPU time, peak memory and output size, and
-each peer's time as a multiple of ours:
+each peer's time as a multiple of ours, and every tool's time against the codec floor: the time
+TurboJPEG itself needs for the path's decoding and encoding on this machine's cores with perfect
+parallelism (measured on the same slide by tools/codecfloor):
 
   copy      level-0 tiles copied as they are (ours also computes the full dyadic pyramid below them;
             OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none)
@@ -13,6 +15,7 @@ Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -23,6 +26,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(ROOT, ".build/release/dicomizer")
 GENERATOR = os.path.join(ROOT, ".build/release/wsi-testslide")
+FLOOR = os.path.join(ROOT, ".build/release/wsi-codec-floor")
 OPENSLIDE_LIB = "/usr/lib/x86_64-linux-gnu/libopenslide.so.0"
 # wsidicomizer runs behind tools/run_wsidicomizer.py, which works around its libturbojpeg lookup on Debian 12.
 WSIDICOMIZER = [sys.executable, os.path.join(ROOT, "tools/run_wsidicomizer.py")]
@@ -78,7 +82,11 @@ def main():
         if not os.path.exists(slide):
             print(f"generating {slide}", file=sys.stderr)
             subprocess.run([GENERATOR, slide, "--kind", "svs", "--width", str(w), "--height", str(h)], check=True)
+        floor = json.loads(subprocess.run([FLOOR, slide, "--threads", str(args.threads)], check=True,
+                                          capture_output=True, text=True).stdout)
+        print(f"{size} codec floor: {floor}", file=sys.stderr)
         for path in ("copy", "reencode"):
+            floor_seconds = floor[f"{path}FloorSeconds"]
             results = {}
             for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
                 samples = []
@@ -92,12 +100,15 @@ def main():
                     results[name] = [statistics.median(v) for v in zip(*samples)]
                     print(f"{size} {path} {name}: {results[name]}", file=sys.stderr)
             ours = results.get("dicomizer")
+            label = f"{w}x{h} ({w * h / 1e6:.0f} MP)"
             for name, (wall, cpu, rss, mib) in results.items():
                 ratio = f"{wall / ours[0]:.2f}x" if ours and name != "dicomizer" else ""
-                rows.append((f"{w}x{h} ({w * h / 1e6:.0f} MP)", path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio))
+                rows.append((label, path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio,
+                             f"{wall / floor_seconds:.2f}x"))
+            rows.append((label, path, "codec floor (TurboJPEG alone)", f"{floor_seconds:.2f}", "", "", "", "", "1.00x"))
     shutil.rmtree(os.path.join(args.workdir, "out"), ignore_errors=True)
 
-    header = ("slide", "path", "tool", "wall s", "CPU s", "peak MiB", "output MiB", "peer time / ours")
+    header = ("slide", "path", "tool", "wall s", "CPU s", "peak MiB", "output MiB", "peer time / ours", "time / codec floor")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
