@@ -37,6 +37,18 @@ public enum TileServer {
         DICOMwebRoutes(service: service).add(to: router)
     }
 
+    /// Hummingbird's HTTP/1 server with `TileFastPath` in front of the router: tiles that are ready to
+    /// send (stored JPEG frames, cached images) are answered without the router. Pass it as `server:` to
+    /// an `Application` whose router has these routes (`addRoutes`); `token` and `corsOrigins` must match
+    /// the router's middleware.
+    public static func http1(service: TileService, token: String? = nil, corsOrigins: [String] = [],
+                             requestLogger: Logger? = nil) -> HTTPServerBuilder {
+        let settings = TileFastPath.Settings(token: token, corsOrigins: corsOrigins, logger: requestLogger)
+        return HTTPServerBuilder { responder in
+            TileHTTP1Channel(responder: responder, makeFastPath: { TileFastPath(service: service, settings: settings) })
+        }
+    }
+
     public static func makeApplication(
         _ configuration: TileServerConfiguration, logger: Logger = Logger(label: "dicomizer.serve"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -56,13 +68,10 @@ public enum TileServer {
             router.add(middleware: FileMiddleware(web, searchForIndexHtml: true, logger: logger))
         }
         addRoutes(to: router, service: service)
-        let fastPath = TileFastPath.Settings(token: configuration.token, corsOrigins: configuration.corsOrigins,
-                                             logger: configuration.logRequests ? logger : nil)
         let application = Application(
             router: router,
-            server: HTTPServerBuilder { responder in
-                TileHTTP1Channel(responder: responder, makeFastPath: { TileFastPath(service: service, settings: fastPath) })
-            },
+            server: http1(service: service, token: configuration.token, corsOrigins: configuration.corsOrigins,
+                          requestLogger: configuration.logRequests ? logger : nil),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dicomizer"),
             services: [LibraryWatcher(library: library, interval: configuration.rescanInterval)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
