@@ -77,6 +77,7 @@ public final class SlideConverter {
         report.warnings = warnings
         var levels: [LevelState] = []
         var committed: [String] = []
+        let frameWriter = FrameWriterQueue()
         do {
             for (index, level) in plan.levels.enumerated() {
                 var description = WSIInstanceDescription(
@@ -130,21 +131,22 @@ public final class SlideConverter {
                     } else {
                         image = try reader.region(x: x, y: y, width: width, height: bandHeight)
                     }
-                    try writeTiles(of: top, pixels: image, firstColumn: first, columns: columns, codec: codec, copy: copy)
+                    try writeTiles(of: top, pixels: image, firstColumn: first, columns: columns, codec: codec, copy: copy, to: frameWriter)
                     if levels.count > 1, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
                         levels[1].band.paste(half, atX: x / 2, y: levels[1].rowsFilled)
                         halfHeight = half.height
                     }
                 }
                 top.nextTileRow += 1
-                if levels.count > 1 { try added(rows: halfHeight, to: 1, levels: levels, codec: codec) }
+                if levels.count > 1 { try added(rows: halfHeight, to: 1, levels: levels, codec: codec, writer: frameWriter) }
                 progress?(ConversionProgress(stage: "pyramid", done: row + 1, total: bands))
             }
             for level in levels.dropFirst() where level.rowsFilled > 0 {
                 let partial = level.band.crop(x: 0, y: 0, width: level.width, height: level.rowsFilled)
                 level.rowsFilled = 0
-                try emit(level: level.index, band: partial, levels: levels, codec: codec)
+                try emit(level: level.index, band: partial, levels: levels, codec: codec, writer: frameWriter)
             }
+            try frameWriter.drain()
             let uncompressedFrame = tileWidth * tileHeight * 3
             for level in levels {
                 var ratios = level.description.lossyCompression?.ratios
@@ -193,6 +195,7 @@ public final class SlideConverter {
             }
             report.associatedSeconds = Date().timeIntervalSince(associatedStart)
         } catch {
+            try? frameWriter.drain()
             for level in levels { level.writer.abandon() }
             for path in committed { unlink(path) }
             throw error
@@ -242,31 +245,31 @@ public final class SlideConverter {
     }
 
     /// Writes one tile row of a lower level from its band and passes the band, halved, to the level below.
-    private func emit(level index: Int, band: RGBImage, levels: [LevelState], codec: FrameCodec) throws {
+    private func emit(level index: Int, band: RGBImage, levels: [LevelState], codec: FrameCodec, writer: FrameWriterQueue) throws {
         let level = levels[index]
-        try writeTiles(of: level, pixels: band, firstColumn: 0, columns: level.description.tilesAcross, codec: codec, copy: nil)
+        try writeTiles(of: level, pixels: band, firstColumn: 0, columns: level.description.tilesAcross, codec: codec, copy: nil, to: writer)
         level.nextTileRow += 1
         guard index + 1 < levels.count else { return }
         let half = Downsample.half(band, threads: options.threads)
         levels[index + 1].band.paste(half, atX: 0, y: levels[index + 1].rowsFilled)
-        try added(rows: half.height, to: index + 1, levels: levels, codec: codec)
+        try added(rows: half.height, to: index + 1, levels: levels, codec: codec, writer: writer)
     }
 
     /// Counts rows pasted into a level's band, and writes the band out once it holds a whole tile row.
-    private func added(rows: Int, to index: Int, levels: [LevelState], codec: FrameCodec) throws {
+    private func added(rows: Int, to index: Int, levels: [LevelState], codec: FrameCodec, writer: FrameWriterQueue) throws {
         let level = levels[index]
         level.rowsFilled += rows
         guard level.rowsFilled >= level.description.tileHeight else { return }
         let full = level.band
         level.rowsFilled = 0
-        try emit(level: index, band: full, levels: levels, codec: codec)
+        try emit(level: index, band: full, levels: levels, codec: codec, writer: writer)
     }
 
     /// Encodes (or copies) tiles firstColumn..<firstColumn+columns of a level's current tile row, in
-    /// parallel, and appends them to its instance in order. `pixels` starts at the first column's left
+    /// parallel, and queues them for its instance in order. `pixels` starts at the first column's left
     /// edge; without it (copied tiles) tiles the source lacks are background.
     private func writeTiles(of level: LevelState, pixels: RGBImage?, firstColumn: Int, columns: Int, codec: FrameCodec,
-                            copy: (any RawTileSource)?) throws {
+                            copy: (any RawTileSource)?, to writer: FrameWriterQueue) throws {
         let tw = level.description.tileWidth, th = level.description.tileHeight
         let row = level.nextTileRow
         let background = source.properties.background
@@ -294,7 +297,7 @@ public final class SlideConverter {
                 }
             }
         }
-        for frame in frames { try level.writer.append(frame: frame) }
+        try writer.append(frames, to: level.writer)
     }
 
     /// Pixel spacing of an associated image. A thumbnail covers the scanned area; a label or overview
