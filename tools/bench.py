@@ -8,10 +8,11 @@ TurboJPEG itself needs for the path's decoding and encoding on this machine's co
 parallelism (measured on the same slide by tools/codecfloor):
 
   copy      level-0 tiles copied as they are (ours also computes the full dyadic pyramid below them;
-            OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none)
+            OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none; ours with
+            `--pyramid source` copies the source's levels too, and adds the dyadic levels below them)
   reencode  every tile decoded and re-encoded as JPEG q90 4:2:0, full dyadic pyramid
 
-Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--no-peers]
+Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
 """
 import argparse
@@ -53,7 +54,7 @@ def tools_for(path, slide, out, threads, peers):
     orthanc = lambda extra: ["OrthancWSIDicomizer", f"--openslide={OPENSLIDE_LIB}", f"--folder={out}", f"--threads={threads}", slide] + extra
     wsid = lambda extra: WSIDICOMIZER + ["-i", slide, "-o", out, "-w", str(threads)] + extra
     if path == "copy":
-        runs = [("dicomizer", ours([]))]
+        runs = [("dicomizer", ours([])), ("dicomizer --pyramid source", ours(["--pyramid", "source"]))]
         if peers:
             runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([]))]
     else:
@@ -70,6 +71,7 @@ def main():
     p.add_argument("--sizes", default="20000x15000,50000x40000")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--paths", default="copy,reencode", help="which paths to run: copy, reencode or both")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench"))
     args = p.parse_args()
@@ -85,7 +87,7 @@ def main():
         floor = json.loads(subprocess.run([FLOOR, slide, "--threads", str(args.threads)], check=True,
                                           capture_output=True, text=True).stdout)
         print(f"{size} codec floor: {floor}", file=sys.stderr)
-        for path in ("copy", "reencode"):
+        for path in args.paths.split(","):
             floor_seconds = floor[f"{path}FloorSeconds"]
             results = {}
             for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
@@ -102,9 +104,10 @@ def main():
             ours = results.get("dicomizer")
             label = f"{w}x{h} ({w * h / 1e6:.0f} MP)"
             for name, (wall, cpu, rss, mib) in results.items():
-                ratio = f"{wall / ours[0]:.2f}x" if ours and name != "dicomizer" else ""
-                rows.append((label, path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio,
-                             f"{wall / floor_seconds:.2f}x"))
+                ratio = f"{wall / ours[0]:.2f}x" if ours and not name.startswith("dicomizer") else ""
+                # The source pyramid decodes nothing: the codec floor does not apply to it.
+                versus_floor = "" if "--pyramid source" in name else f"{wall / floor_seconds:.2f}x"
+                rows.append((label, path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio, versus_floor))
             rows.append((label, path, "codec floor (TurboJPEG alone)", f"{floor_seconds:.2f}", "", "", "", "", "1.00x"))
     shutil.rmtree(os.path.join(args.workdir, "out"), ignore_errors=True)
 

@@ -9,6 +9,15 @@ public enum OutputCompression: String, CaseIterable, Sendable, Codable {
     case none
 }
 
+/// Which levels the pyramid has.
+public enum PyramidMode: String, CaseIterable, Sendable, Codable {
+    /// Every level half the one above, computed from level 0 (level 0's tiles copied where they can be).
+    case dyadic
+    /// The source's own levels copied as they are where their tiles can be (no new lossy step for them,
+    /// and no decoding of level 0), then dyadic levels computed below the last of them.
+    case source
+}
+
 /// Everything a conversion can be told; the CLI fills it from its flags.
 public struct ConversionOptions: Sendable {
     public var outputDirectory: String
@@ -19,6 +28,7 @@ public struct ConversionOptions: Sendable {
     public var quality: Int = 90
     public var subsampling: ChromaSubsampling = .s420
     public var maxLevels: Int?
+    public var pyramid = PyramidMode.dyadic
     public var threads: Int = Parallel.coreCount
     /// Level-0 tiles read, decoded and encoded per step (the in-flight window): fewer use less memory,
     /// more keep the cores busier between steps.

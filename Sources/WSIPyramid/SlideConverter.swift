@@ -35,13 +35,14 @@ public final class SlideConverter {
         var nextTileRow = 0
         var copiedFrames = 0
 
-        init(index: Int, width: Int, height: Int, tileHeight: Int, writer: Part10Writer, description: WSIInstanceDescription, background: RGB) {
+        init(index: Int, width: Int, height: Int, tileHeight: Int, writer: Part10Writer, description: WSIInstanceDescription,
+             computed: Bool, background: RGB) {
             self.index = index
             self.width = width
             self.height = height
             self.writer = writer
             self.description = description
-            band = index == 0 ? RGBImage(width: 0, height: 0) : RGBImage(width: width, height: tileHeight, fill: background)
+            band = computed ? RGBImage(width: width, height: tileHeight, fill: background) : RGBImage(width: 0, height: 0)
         }
     }
 
@@ -56,9 +57,21 @@ public final class SlideConverter {
         guard tileWidth >= 16, tileHeight >= 16, tileWidth <= 4096, tileHeight <= 4096, tileWidth % 2 == 0, tileHeight % 2 == 0 else {
             throw ConversionError("tile size \(tileWidth)x\(tileHeight) is not supported (even, 16 to 4096)")
         }
-        let plan = PyramidPlan.plan(width: source.width, height: source.height, tileWidth: tileWidth, tileHeight: tileHeight, maxLevels: options.maxLevels)
+        // The source's own levels to copy (just level 0 for a dyadic pyramid), the last of which the
+        // computed levels are made from.
+        var copiedLevels: [(source: any SlideSource, tiles: any RawTileSource)] = []
+        if let copy {
+            copiedLevels = [(source, copy)]
+            if options.pyramid == .source { copiedLevels = scannerLevels(matching: copy) }
+        }
+        let top = copiedLevels.last?.source ?? source
+        let plan = PyramidPlan.plan(
+            levelZero: (source.width, source.height), copied: copiedLevels.map { ($0.source.width, $0.source.height, $0.tiles.tileWidth, $0.tiles.tileHeight) },
+            tileWidth: copiedLevels.last?.tiles.tileWidth ?? tileWidth, tileHeight: copiedLevels.last?.tiles.tileHeight ?? tileHeight,
+            maxLevels: options.maxLevels)
+        let pass = max(0, min(copiedLevels.count, plan.levels.count) - 1)
 
-        let (metadata, warnings) = mergedMetadata()
+        var (metadata, warnings) = mergedMetadata()
         let props = source.properties
         let name = ((source.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let identity = WSISlideIdentity(metadata: metadata, fallbackName: name, now: Self.now())
@@ -70,6 +83,9 @@ public final class SlideConverter {
         if case .jpeg2000(_, true)? = source.rawTiles?.encoding { sourceHistory = nil }
         var ourHistory = sourceHistory
         if let method = codec.lossyMethod { ourHistory = (sourceHistory ?? LossyCompression(methods: [], ratios: [])).appending(method: method, ratio: 1) }
+        if options.pyramid == .source && copy == nil {
+            warnings.append("--pyramid source keeps the source's levels only where level-0 tiles are copied; writing a dyadic pyramid")
+        }
 
         var report = ConversionReport(input: source.path, format: source.formatName, outputDirectory: folder.path,
                                       studyInstanceUID: identity.studyInstanceUID, seriesInstanceUID: identity.seriesInstanceUID,
@@ -80,14 +96,20 @@ public final class SlideConverter {
         let frameWriter = FrameWriterQueue()
         do {
             for (index, level) in plan.levels.enumerated() {
+                let copied = index < copiedLevels.count ? copiedLevels[index].tiles : nil
+                let derivation: String? = switch (index, level.copiedFromSource) {
+                case (0, _): nil
+                case (_, true): "Copied from the source's level \(index), downsampled \(level.downsampleText)x by the scanner"
+                case (_, false): "Downsampled \(level.downsampleText)x from level 0 by area averaging"
+                }
                 var description = WSIInstanceDescription(
                     flavor: .volume(original: index == 0), totalWidth: level.width, totalHeight: level.height,
-                    tileWidth: tileWidth, tileHeight: tileHeight, photometricInterpretation: codec.photometricInterpretation,
+                    tileWidth: level.tileWidth, tileHeight: level.tileHeight, photometricInterpretation: codec.photometricInterpretation,
                     transferSyntax: codec.transferSyntax, lossyCompression: ourHistory,
-                    pixelSpacing: metadata.pixelSpacing.map { $0.map { $0 * Double(level.downsample) } }, instanceNumber: index + 1,
-                    derivationDescription: index == 0 ? nil : "Downsampled \(level.downsample)x from level 0 by area averaging")
-                if index == 0, let copy {
-                    switch copy.encoding {
+                    pixelSpacing: metadata.pixelSpacing.map { $0.map { $0 * level.downsample } }, instanceNumber: index + 1,
+                    derivationDescription: derivation)
+                if let copied {
+                    switch copied.encoding {
                     case .jpeg(let rgbCoded):
                         description.photometricInterpretation = rgbCoded ? "RGB" : "YBR_FULL_422"
                         description.transferSyntax = .jpegBaseline
@@ -101,54 +123,78 @@ public final class SlideConverter {
                 let writer = try Part10Writer(
                     path: folder.file("level-\(index).dcm"), dataSet: builder.dataSet(for: description, sopInstanceUID: uid),
                     sopInstanceUID: uid, transferSyntax: description.transferSyntax, frameCount: description.frameCount,
-                    nativeFrameLength: tileWidth * tileHeight * 3, extendedOffsetThreshold: options.extendedOffsetThreshold)
-                levels.append(LevelState(index: index, width: level.width, height: level.height, tileHeight: tileHeight,
-                                         writer: writer, description: description, background: props.background))
+                    nativeFrameLength: level.tileWidth * level.tileHeight * 3, extendedOffsetThreshold: options.extendedOffsetThreshold)
+                levels.append(LevelState(index: index, width: level.width, height: level.height, tileHeight: level.tileHeight,
+                                         writer: writer, description: description, computed: index > pass, background: props.background))
             }
 
-            // The single pass over level 0: tile row by tile row, each row in windows of at most
-            // `options.window` tiles, so level 0 is never held much wider than a window.
-            let bands = (source.height + tileHeight - 1) / tileHeight
-            let reader = BandReader(source: source, threads: options.threads)
-            let top = levels[0]
+            // Progress counts tile rows: those of the copied levels above the pass, then the pass's.
+            let passRows = (top.height + levels[pass].description.tileHeight - 1) / levels[pass].description.tileHeight
+            let totalRows = levels[..<pass].reduce(passRows) { $0 + $1.description.tilesDown }
+            var rowsDone = 0
+
+            // The source's levels above the one the pass starts from are copied as they are.
+            for index in 0..<pass {
+                let level = levels[index]
+                for _ in 0..<level.description.tilesDown {
+                    for first in stride(from: 0, to: level.description.tilesAcross, by: max(1, options.window)) {
+                        try writeTiles(of: level, pixels: nil, firstColumn: first, columns: min(options.window, level.description.tilesAcross - first),
+                                       codec: codec, copy: copiedLevels[index].tiles, to: frameWriter)
+                    }
+                    level.nextTileRow += 1
+                    rowsDone += 1
+                    progress?(ConversionProgress(stage: "pyramid", done: rowsDone, total: totalRows))
+                }
+            }
+
+            // The single pass over the level the computed ones come from (level 0 for a dyadic pyramid):
+            // tile row by tile row, each row in windows of at most `options.window` tiles, so that level
+            // is never held much wider than a window.
+            let first = levels[pass]
+            let passCopy = pass < copiedLevels.count ? copiedLevels[pass].tiles : nil
+            let tileHeight = first.description.tileHeight, tileWidth = first.description.tileWidth
+            let bands = passRows
+            let reader = BandReader(source: top, threads: options.threads)
             let window = max(1, options.window)
+            let computes = pass + 1 < levels.count
             for row in 0..<bands {
                 let y = row * tileHeight
-                let bandHeight = min(tileHeight, source.height - y)
+                let bandHeight = min(tileHeight, top.height - y)
                 var halfHeight = 0
-                for first in stride(from: 0, to: top.description.tilesAcross, by: window) {
-                    let columns = min(window, top.description.tilesAcross - first)
-                    let x = first * tileWidth
-                    let width = min(columns * tileWidth, source.width - x)
+                for firstColumn in stride(from: 0, to: first.description.tilesAcross, by: window) {
+                    let columns = min(window, first.description.tilesAcross - firstColumn)
+                    let x = firstColumn * tileWidth
+                    let width = min(columns * tileWidth, top.width - x)
                     var image: RGBImage?
                     var half: RGBImage?
-                    if copy != nil {
-                        // Copied tiles need no pixels at level 0: decode at half scale, straight to level 1.
-                        if levels.count > 1 {
-                            half = try source.readRegionAtHalfScale(x: x, y: y, width: width, height: bandHeight, threads: options.threads)
+                    if passCopy != nil {
+                        // Copied tiles need no pixels at full size: decode at half scale, straight to the next level.
+                        if computes {
+                            half = try top.readRegionAtHalfScale(x: x, y: y, width: width, height: bandHeight, threads: options.threads)
                             if half == nil { image = try reader.region(x: x, y: y, width: width, height: bandHeight) }
                         }
                     } else {
                         image = try reader.region(x: x, y: y, width: width, height: bandHeight)
                     }
-                    try writeTiles(of: top, pixels: image, firstColumn: first, columns: columns, codec: codec, copy: copy, to: frameWriter)
-                    if levels.count > 1, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
-                        levels[1].band.paste(half, atX: x / 2, y: levels[1].rowsFilled)
+                    try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
+                    if computes, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
+                        levels[pass + 1].band.paste(half, atX: x / 2, y: levels[pass + 1].rowsFilled)
                         halfHeight = half.height
                     }
                 }
-                top.nextTileRow += 1
-                if levels.count > 1 { try added(rows: halfHeight, to: 1, levels: levels, codec: codec, writer: frameWriter) }
-                progress?(ConversionProgress(stage: "pyramid", done: row + 1, total: bands))
+                first.nextTileRow += 1
+                if computes { try added(rows: halfHeight, to: pass + 1, levels: levels, codec: codec, writer: frameWriter) }
+                rowsDone += 1
+                progress?(ConversionProgress(stage: "pyramid", done: rowsDone, total: totalRows))
             }
-            for level in levels.dropFirst() where level.rowsFilled > 0 {
+            for level in levels.dropFirst(pass + 1) where level.rowsFilled > 0 {
                 let partial = level.band.crop(x: 0, y: 0, width: level.width, height: level.rowsFilled)
                 level.rowsFilled = 0
                 try emit(level: level.index, band: partial, levels: levels, codec: codec, writer: frameWriter)
             }
             try frameWriter.drain()
-            let uncompressedFrame = tileWidth * tileHeight * 3
             for level in levels {
+                let uncompressedFrame = level.description.tileWidth * level.description.tileHeight * 3
                 var ratios = level.description.lossyCompression?.ratios
                 if level.copiedFrames < level.description.frameCount, codec.lossyMethod != nil, ratios != nil {
                     ratios![ratios!.count - 1] = level.writer.compressionRatio(uncompressedFrameBytes: uncompressedFrame)
@@ -221,6 +267,21 @@ public final class SlideConverter {
         case (.jpeg2000(_, let reversible), .jpeg2000Lossless) where reversible: return (codec, raw)
         default: return (codec, nil)
         }
+    }
+
+    /// The source's own levels whose tiles can be copied like level 0's (same codec, even tile sizes),
+    /// from level 0 down to the first that cannot.
+    private func scannerLevels(matching levelZero: any RawTileSource) -> [(source: any SlideSource, tiles: any RawTileSource)] {
+        var result: [(source: any SlideSource, tiles: any RawTileSource)] = [(source, levelZero)]
+        for index in 1..<max(1, source.levels.count) {
+            guard let level = source.pyramidLevel(index), let tiles = level.rawTiles,
+                  tiles.tileWidth % 2 == 0, tiles.tileHeight % 2 == 0, level.width < result.last!.source.width else { break }
+            switch (tiles.encoding, levelZero.encoding) {
+            case (.jpeg, .jpeg), (.jpeg2000, .jpeg2000): result.append((level, tiles))
+            default: return result
+            }
+        }
+        return result
     }
 
     /// The source's metadata overridden by the user's, and what had to be assumed.

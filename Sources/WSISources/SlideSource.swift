@@ -20,10 +20,14 @@ public protocol SlideSource: AnyObject, Sendable {
     /// A level-0 region (aligned to the source's tiles) at half size, when the source can decode it so more
     /// cheaply than at full size (JPEG's scaled IDCT); nil otherwise. Odd sizes round up.
     func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage?
+    /// One of the source's own levels (`levels[index]`) as a slide of its own, whose level 0 it is:
+    /// for copying the scanner's lower levels. nil where the source cannot read its levels apart.
+    func pyramidLevel(_ index: Int) -> (any SlideSource)?
 }
 
 extension SlideSource {
     public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? { nil }
+    public func pyramidLevel(_ index: Int) -> (any SlideSource)? { index == 0 ? self : nil }
 }
 
 /// One level of a source's own pyramid.

@@ -12,6 +12,8 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     public let levels: [SourceLevel]
     public let properties: SourceProperties
     private let associated: [AssociatedImageKind: Int]
+    /// The TIFF directory of each of `levels`.
+    private let levelDirectories: [TIFFDirectory]
     private let decoders = HandlePool { JPEGDecoder() }
 
     /// Compressions whose tiles we decode ourselves; libtiff decodes the rest.
@@ -38,6 +40,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         formatName = aperio != nil ? "Aperio SVS" : "generic tiled TIFF"
 
         var levels = [SourceLevel]()
+        var levelDirectories = [TIFFDirectory]()
         var associated = [AssociatedImageKind: Int]()
         for d in dirs {
             let text = d.description?.lowercased() ?? ""
@@ -45,11 +48,13 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             if d.index > 0, text.contains("macro") { associated[.overview] = d.index; continue }
             if d.isTiled, d.width <= (levels.last?.width ?? Int.max), d.subfileType & 0x4 == 0 {
                 levels.append(SourceLevel(width: d.width, height: d.height, tileWidth: d.tileWidth, tileHeight: d.tileHeight, compression: d.compressionName))
+                levelDirectories.append(d)
             } else if aperio != nil, d.index == 1, !d.isTiled {
                 associated[.thumbnail] = d.index
             }
         }
         self.levels = levels
+        self.levelDirectories = levelDirectories
         self.associated = associated
 
         var properties = SourceProperties()
@@ -81,6 +86,24 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         self.properties = properties
     }
 
+    /// A view of one of the source's own levels as a slide of its own (level 0 is `self`): its tiles
+    /// read, decoded and copied like level 0's, for keeping the scanner's pyramid.
+    private init(level: Int, of parent: TiledTIFFSource) {
+        path = parent.path
+        formatName = parent.formatName
+        file = parent.file
+        base = parent.levelDirectories[level]
+        levels = Array(parent.levels[level...])
+        levelDirectories = Array(parent.levelDirectories[level...])
+        properties = parent.properties
+        associated = [:]
+    }
+
+    public func pyramidLevel(_ index: Int) -> (any SlideSource)? {
+        guard index >= 0, index < levels.count else { return nil }
+        return index == 0 ? self : TiledTIFFSource(level: index, of: self)
+    }
+
     public var width: Int { base.width }
     public var height: Int { base.height }
     public var associatedImageKinds: [AssociatedImageKind] { AssociatedImageKind.allCases.filter { associated[$0] != nil } }
@@ -92,19 +115,19 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
 
     /// Tile (col, row) of level 0 decoded to RGB at the full tile size.
     func decodedTile(col: Int, row: Int) throws -> RGBImage {
-        let index = file.tileIndex(directory: 0, col: col, row: row)
+        let index = file.tileIndex(directory: base.index, col: col, row: row)
         do {
             switch base.compression {
             case 7:
-                guard let raw = try file.rawTile(directory: 0, index: index) else { return blankTile }
+                guard let raw = try file.rawTile(directory: base.index, index: index) else { return blankTile }
                 let image = try decoders.with { try $0.decode(completeStream(raw)) }
                 return image.width == base.tileWidth && image.height == base.tileHeight ? image : image.crop(x: 0, y: 0, width: base.tileWidth, height: base.tileHeight, fill: properties.background)
             case 33003, 33005:
-                guard let raw = try file.rawTile(directory: 0, index: index) else { return blankTile }
+                guard let raw = try file.rawTile(directory: base.index, index: index) else { return blankTile }
                 let image = try JPEG2000Codec.decode(raw, ycbcr: base.compression == 33003)
                 return image.crop(x: 0, y: 0, width: base.tileWidth, height: base.tileHeight, fill: properties.background)
             default:
-                let samples = try file.decodedTile(directory: 0, index: index)
+                let samples = try file.decodedTile(directory: base.index, index: index)
                 return try toRGB(samples)
             }
         } catch let error as CodecError {
@@ -182,8 +205,8 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             try Parallel.forEach(across * down, threads: threads) { i in
                 let col = col0 + i % across, row = row0 + i / across
                 let left = (col - col0) * tw / 2, top = (row - row0) * th / 2
-                let index = self.file.tileIndex(directory: 0, col: col, row: row)
-                guard let raw = try self.file.rawTile(directory: 0, index: index) else {
+                let index = self.file.tileIndex(directory: self.base.index, col: col, row: row)
+                guard let raw = try self.file.rawTile(directory: self.base.index, index: index) else {
                     RGBImage(width: tw / 2, height: th / 2, fill: self.properties.background).copy(into: buffer, x: left, y: top)
                     return
                 }
@@ -210,7 +233,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
 
     /// Decodes a JPEG tile straight into place; false when it must go the general way (sparse, odd size).
     private func decodeJPEGTile(col: Int, row: Int, into destination: PixelBuffer) throws -> Bool {
-        guard let raw = try file.rawTile(directory: 0, index: file.tileIndex(directory: 0, col: col, row: row)) else { return false }
+        guard let raw = try file.rawTile(directory: base.index, index: file.tileIndex(directory: base.index, col: col, row: row)) else { return false }
         do {
             return try decoders.with { try $0.decode(completeStream(raw), into: destination) }
         } catch let error as CodecError {
@@ -234,7 +257,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     /// The first non-empty tile as a complete stream, to learn how tiles are coded.
     private func firstTileStream() throws -> [UInt8]? {
         for index in 0..<min(64, base.tilesAcross * base.tilesDown) {
-            if let raw = try file.rawTile(directory: 0, index: index) {
+            if let raw = try file.rawTile(directory: base.index, index: index) {
                 return completeStream(raw)
             }
         }
@@ -250,7 +273,8 @@ struct TIFFRawTiles: RawTileSource {
     var tileHeight: Int { source.base.tileHeight }
 
     func rawTile(col: Int, row: Int) throws -> [UInt8]? {
-        guard let raw = try source.file.rawTile(directory: 0, index: source.file.tileIndex(directory: 0, col: col, row: row)) else { return nil }
+        let directory = source.base.index
+        guard let raw = try source.file.rawTile(directory: directory, index: source.file.tileIndex(directory: directory, col: col, row: row)) else { return nil }
         switch encoding {
         case .jpeg(let rgbCoded):
             let stream = source.completeStream(raw)

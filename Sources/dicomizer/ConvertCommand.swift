@@ -7,6 +7,7 @@ import WSIPyramid
 import WSISources
 
 extension OutputCompression: ExpressibleByArgument {}
+extension PyramidMode: ExpressibleByArgument {}
 
 /// The conversion settings `convert` and `batch` share.
 struct ConversionFlags: ParsableArguments {
@@ -16,6 +17,8 @@ struct ConversionFlags: ParsableArguments {
     @Option(help: "JPEG quality 1-100 (JPEG 2000: 90 means 10:1).") var quality = 90
     @Option(help: "JPEG chroma subsampling: 420, 422, 444.") var subsampling: ChromaSubsampling = .s420
     @Option(help: "Number of pyramid levels (default: down to one tile).") var levels: Int?
+    @Option(help: "Pyramid: dyadic (every level half the one above, computed from level 0) or source (the source's own levels copied as they are where its tiles are copied, dyadic levels computed below them).")
+    var pyramid: PyramidMode = .dyadic
     @Option(help: "Encoding threads (default: all cores).") var threads: Int?
     @Option(help: "Level-0 tiles in flight per step: fewer use less memory, more keep the cores busier.") var window = 128
     @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
@@ -39,6 +42,7 @@ struct ConversionFlags: ParsableArguments {
         options.quality = quality
         options.subsampling = subsampling
         options.maxLevels = levels
+        options.pyramid = pyramid
         options.threads = threads ?? Parallel.coreCount
         options.window = window
         options.reencode = reencode

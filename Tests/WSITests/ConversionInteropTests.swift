@@ -61,6 +61,43 @@ struct ConversionInteropTests {
         #expect(withUnsafeBytes(of: summary.sopClassUID) { text($0) } == UID.vlWholeSlideMicroscopyImageStorage)
     }
 
+    @Test("--pyramid source: the scanner's 4x levels copied byte for byte, dyadic levels computed below them, all valid")
+    func sourcePyramid() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Levels 4000 x 3000 (1x), 1000 x 750 (4x), 250 x 187 (16x); then 125 x 94 computed.
+        let slide = try TestSupport.makeSlide("svs", in: dir, width: 4000, height: 3000)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out, ["--pyramid", "source"])
+        let levels = report.instances.filter { $0.level != nil }.sorted { $0.level! < $1.level! }
+        #expect(levels.map { [$0.width, $0.height] } == [[4000, 3000], [1000, 750], [250, 187], [125, 94]])
+        #expect(levels.prefix(3).allSatisfy { $0.copiedFrames == $0.frames } && levels[3].copiedFrames == 0)
+
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 4, associated: ["label", "overview", "thumbnail"],
+                                            sourcePyramid: true)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+
+        // The 4x level's frames are the source's 4x tiles; its pixel spacing is 4x level 0's.
+        let source = try TiledTIFFSource(path: slide)
+        let scanner = try #require(source.pyramidLevel(1)?.rawTiles)
+        let level1 = try DICOMFile(path: out + "/level-1.dcm")
+        #expect(level1.numberOfFrames == 20)
+        for (col, row) in [(0, 0), (2, 1), (4, 3)] {
+            let source = try #require(try scanner.rawTile(col: col, row: row))
+            // A fragment of odd length is padded with one zero byte.
+            let stored = level1.frame(row * 5 + col)
+            #expect(stored == source || (stored.count == source.count + 1 && stored.last == 0 && Array(stored.dropLast()) == source),
+                    "4x tile (\(col), \(row)) differs from the source's")
+        }
+        func spacing(_ file: DICOMFile) -> Double? {
+            file.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)?.first
+        }
+        let spacing0 = try #require(spacing(try DICOMFile(path: out + "/level-0.dcm")))
+        let spacing1 = try #require(spacing(level1))
+        #expect(abs(spacing1 / spacing0 - 4) < 1e-6)
+    }
+
     @Test("Aperio SVS with YCbCr JPEG tiles re-encoded at quality 90: within JPEG tolerance")
     func aperioReencoded() throws {
         let dir = try TestSupport.temporaryDirectory()

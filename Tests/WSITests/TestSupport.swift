@@ -83,8 +83,9 @@ struct InteropVerdict: Decodable {
 
 extension TestSupport {
     static func check(_ folder: String, source: String, maxMAD0: Double, maxMAD1: Double = 3, levels: Int? = nil,
-                      associated: [String] = []) throws -> InteropVerdict {
+                      associated: [String] = [], sourcePyramid: Bool = false) throws -> InteropVerdict {
         var arguments = [checker, folder, source, "--max-mad0", String(maxMAD0), "--max-mad1", String(maxMAD1)]
+        if sourcePyramid { arguments.append("--source-pyramid") }
         if let levels { arguments += ["--levels", String(levels)] }
         if !associated.isEmpty { arguments += ["--associated", associated.joined(separator: ",")] }
         let result = try python(arguments)

@@ -144,6 +144,20 @@ struct CodecAndPyramidTests {
         #expect(PyramidPlan.plan(width: 50_000, height: 40_000, tileWidth: 256, tileHeight: 256).levels.last!.width <= 256)
     }
 
+    @Test("Keeping the scanner's levels: they come first as they are, then halvings of the last")
+    func sourcePlan() {
+        let copied = [(46_000, 32_914, 240, 240), (11_500, 8_228, 240, 240), (2_875, 2_057, 240, 240)]
+        let plan = PyramidPlan.plan(levelZero: (46_000, 32_914), copied: copied, tileWidth: 240, tileHeight: 240)
+        #expect(plan.levels.map(\.width) == [46_000, 11_500, 2_875, 1_438, 719, 360, 180])
+        #expect(plan.levels.map(\.copiedFromSource) == [true, true, true, false, false, false, false])
+        #expect(plan.levels.map(\.downsample) == [1, 4, 16, 32, 64, 128, 256])
+        #expect(plan.levels[1].downsampleText == "4")
+        let odd = PyramidPlan.plan(levelZero: (1001, 757), copied: [(1001, 757, 240, 240), (250, 189, 240, 240)], tileWidth: 240, tileHeight: 240)
+        #expect(odd.levels.map(\.width) == [1001, 250, 125] && odd.levels[1].downsampleText == "4.00")
+        #expect(PyramidPlan.plan(levelZero: (46_000, 32_914), copied: copied, tileWidth: 240, tileHeight: 240, maxLevels: 2).levels.map(\.width)
+                == [46_000, 11_500])
+    }
+
     @Test("Parallel map keeps order and stops on the first error")
     func parallel() throws {
         #expect(try Parallel.map(1000, threads: 4) { $0 * 2 } == (0..<1000).map { $0 * 2 })

@@ -53,6 +53,8 @@ def main():
     p.add_argument("--max-mad0", type=float, default=3.0, help="level-0 tolerance (0 for copied or lossless)")
     p.add_argument("--max-mad1", type=float, default=3.0, help="level-1 tolerance")
     p.add_argument("--levels", type=int, help="expected pyramid level count")
+    p.add_argument("--source-pyramid", action="store_true",
+                   help="the source's own levels were kept (--pyramid source): they come first, then halvings")
     p.add_argument("--associated", default="", help="comma-separated associated images expected")
     args = p.parse_args()
 
@@ -90,8 +92,12 @@ def main():
     h, w, _ = src.shape
     if tuple(slide.dimensions) != (w, h):
         result["errors"].append(f"level 0 is {slide.dimensions}, source is {(w, h)}")
-    expected = (w, h)
+    import openslide
+    kept = list(openslide.OpenSlide(args.source).level_dimensions) if args.source_pyramid else [(w, h)]
+    expected = kept[0]
     for i, d in enumerate(slide.level_dimensions):
+        if i < len(kept):
+            expected = tuple(kept[i])
         if tuple(d) != expected:
             result["errors"].append(f"level {i} is {d}, expected {expected}")
         expected = ((expected[0] + 1) // 2, (expected[1] + 1) // 2)
@@ -108,7 +114,12 @@ def main():
         result["errors"].append(f"level 0 differs from source: MAD {result['mad']['level0']:.3f} > {args.max_mad0}")
     if slide.level_count > 1:
         lvl1 = read_level(1)
-        ref1 = halve(src)
+        if args.source_pyramid:
+            # The source's own level 1, as OpenSlide reads it from the source.
+            source_slide = openslide.OpenSlide(args.source)
+            ref1 = np.asarray(source_slide.read_region((0, 0), 1, source_slide.level_dimensions[1]).convert("RGB"))
+        else:
+            ref1 = halve(src)
         result["mad"]["level1"] = float(np.abs(lvl1.astype(int) - ref1.astype(int)).mean())
         if result["mad"]["level1"] > args.max_mad1:
             result["errors"].append(f"level 1 differs from source: MAD {result['mad']['level1']:.3f} > {args.max_mad1}")
