@@ -19,7 +19,7 @@ struct ConversionFlags: ParsableArguments {
     @Option(help: "Number of pyramid levels (default: down to one tile).") var levels: Int?
     @Option(help: "Pyramid: dyadic (every level half the one above, computed from level 0) or source (the source's own levels copied as they are where its tiles are copied, dyadic levels computed below them).")
     var pyramid: PyramidMode = .dyadic
-    @Option(help: "Encoding threads (default: all cores).") var threads: Int?
+    @Option(help: "Decoding and encoding threads (default: all cores).") var threads: Int?
     @Option(help: "Level-0 tiles in flight per step: fewer use less memory, more keep the cores busier.") var window = 128
     @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
     @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
@@ -60,7 +60,7 @@ struct ConvertCommand: AsyncParsableCommand {
         commandName: "convert",
         abstract: "Convert a slide into a folder of DICOM WSI instances.",
         discussion: """
-        Writes one .dcm per pyramid level (level-0.dcm is full resolution) plus label.dcm, overview.dcm and thumbnail.dcm where the source has them. Level-0 JPEG or JPEG 2000 tiles are copied without re-encoding when the source allows it; lower levels are computed by 2x2 area averaging.
+        Writes one .dcm per pyramid level (level-0.dcm is full resolution) plus label.dcm, overview.dcm and thumbnail.dcm where the source has them. Level-0 JPEG or JPEG 2000 tiles are copied without re-encoding when the source allows it; lower levels are computed by 2x2 area averaging, or with --pyramid source the source's own lower levels are copied too and only the levels below them computed.
         """)
 
     @Argument(help: "The slide file.") var input: String
