@@ -131,6 +131,29 @@ struct CodecAndPyramidTests {
         #expect(half.pixels[3] == 11)
         // Bottom-right: the lone corner pixel 8 -> 24.
         #expect(half.pixels[9] == 24)
+
+        // A larger odd-sized image, in parallel, against the definition.
+        var generator = SystemRandomNumberGenerator()
+        let (w, h) = (257, 131)
+        let big = RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let fast = Downsample.half(big, threads: 2)
+        #expect(fast.width == 129 && fast.height == 66)
+        var mismatches = 0
+        for y in 0..<fast.height {
+            for x in 0..<fast.width {
+                for c in 0..<3 {
+                    var sum = 0, count = 0
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] where 2 * x + dx < w && 2 * y + dy < h {
+                        sum += Int(big.pixels[((2 * y + dy) * w + 2 * x + dx) * 3 + c])
+                        count += 1
+                    }
+                    // Two rows of one column (or one row) average two samples; a lone corner copies itself.
+                    let expected = count == 4 ? (sum + 2) >> 2 : count == 2 ? (sum + 1) >> 1 : sum
+                    if Int(fast.pixels[(y * fast.width + x) * 3 + c]) != expected { mismatches += 1 }
+                }
+            }
+        }
+        #expect(mismatches == 0)
     }
 
     @Test("The plan halves down to one tile")
