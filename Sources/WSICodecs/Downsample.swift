@@ -15,6 +15,13 @@ public enum Downsample {
         return result
     }
 
+    /// Halves a window into `destination`, which must be its size halved (rounded up): for workers that
+    /// halve the tile they have just encoded, while it is still in cache.
+    public static func half(_ source: PixelBuffer, into destination: PixelBuffer) {
+        precondition(destination.width == (source.width + 1) / 2 && destination.height == (source.height + 1) / 2)
+        halveRows(source, into: destination, rows: 0..<destination.height)
+    }
+
     /// Output rows `rows` of the halved image.
     private static func halveRows(_ source: PixelBuffer, into destination: PixelBuffer, rows: Range<Int>) {
         let s = source.base, d = destination.base

@@ -176,10 +176,21 @@ public final class SlideConverter {
                     } else {
                         image = try reader.region(x: x, y: y, width: width, height: bandHeight)
                     }
-                    try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
-                    if computes, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
-                        levels[pass + 1].band.paste(half, atX: x / 2, y: levels[pass + 1].rowsFilled)
-                        halfHeight = half.height
+                    if computes, passCopy == nil, let image {
+                        // Each worker halves the tile it has just encoded into the next level's band.
+                        let next = levels[pass + 1]
+                        try next.band.withPixelBuffer { band in
+                            let target = band.window(x: x / 2, y: next.rowsFilled, width: (width + 1) / 2, height: (bandHeight + 1) / 2)
+                            try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
+                                           halvingInto: target, to: frameWriter)
+                        }
+                        halfHeight = (bandHeight + 1) / 2
+                    } else {
+                        try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
+                        if computes, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
+                            levels[pass + 1].band.paste(half, atX: x / 2, y: levels[pass + 1].rowsFilled)
+                            halfHeight = half.height
+                        }
                     }
                 }
                 first.nextTileRow += 1
@@ -308,12 +319,19 @@ public final class SlideConverter {
     /// Writes one tile row of a lower level from its band and passes the band, halved, to the level below.
     private func emit(level index: Int, band: RGBImage, levels: [LevelState], codec: FrameCodec, writer: FrameWriterQueue) throws {
         let level = levels[index]
-        try writeTiles(of: level, pixels: band, firstColumn: 0, columns: level.description.tilesAcross, codec: codec, copy: nil, to: writer)
+        let columns = level.description.tilesAcross
+        guard index + 1 < levels.count else {
+            try writeTiles(of: level, pixels: band, firstColumn: 0, columns: columns, codec: codec, copy: nil, to: writer)
+            level.nextTileRow += 1
+            return
+        }
+        let next = levels[index + 1]
+        try next.band.withPixelBuffer { target in
+            let window = target.window(x: 0, y: next.rowsFilled, width: (band.width + 1) / 2, height: (band.height + 1) / 2)
+            try writeTiles(of: level, pixels: band, firstColumn: 0, columns: columns, codec: codec, copy: nil, halvingInto: window, to: writer)
+        }
         level.nextTileRow += 1
-        guard index + 1 < levels.count else { return }
-        let half = Downsample.half(band, threads: options.threads)
-        levels[index + 1].band.paste(half, atX: 0, y: levels[index + 1].rowsFilled)
-        try added(rows: half.height, to: index + 1, levels: levels, codec: codec, writer: writer)
+        try added(rows: (band.height + 1) / 2, to: index + 1, levels: levels, codec: codec, writer: writer)
     }
 
     /// Counts rows pasted into a level's band, and writes the band out once it holds a whole tile row.
@@ -330,7 +348,7 @@ public final class SlideConverter {
     /// parallel, and queues them for its instance in order. `pixels` starts at the first column's left
     /// edge; without it (copied tiles) tiles the source lacks are background.
     private func writeTiles(of level: LevelState, pixels: RGBImage?, firstColumn: Int, columns: Int, codec: FrameCodec,
-                            copy: (any RawTileSource)?, to writer: FrameWriterQueue) throws {
+                            copy: (any RawTileSource)?, halvingInto half: PixelBuffer? = nil, to writer: FrameWriterQueue) throws {
         let tw = level.description.tileWidth, th = level.description.tileHeight
         let row = level.nextTileRow
         let background = source.properties.background
@@ -350,11 +368,13 @@ public final class SlideConverter {
             frames = try pixels.withReadOnlyPixelBuffer { buffer in
                 try Parallel.map(columns, threads: options.threads) { i in
                     // Whole tiles are encoded in place; edge tiles are padded with the background first.
-                    if (i + 1) * tw <= buffer.width && th == buffer.height {
-                        return try codec.encode(buffer.window(x: i * tw, y: 0, width: tw, height: th))
-                    }
                     let visible = buffer.window(x: i * tw, y: 0, width: min(tw, buffer.width - i * tw), height: buffer.height)
-                    return try codec.encode(RGBImage(copying: visible, width: tw, height: th, fill: background))
+                    let frame = visible.width == tw && visible.height == th
+                        ? try codec.encode(visible) : try codec.encode(RGBImage(copying: visible, width: tw, height: th, fill: background))
+                    if let half {
+                        Downsample.half(visible, into: half.window(x: i * tw / 2, y: 0, width: (visible.width + 1) / 2, height: half.height))
+                    }
+                    return frame
                 }
             }
         }
