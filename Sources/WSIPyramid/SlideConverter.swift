@@ -165,33 +165,28 @@ public final class SlideConverter {
                     let columns = min(window, first.description.tilesAcross - firstColumn)
                     let x = firstColumn * tileWidth
                     let width = min(columns * tileWidth, top.width - x)
-                    var image: RGBImage?
-                    var half: RGBImage?
-                    if passCopy != nil {
-                        // Copied tiles need no pixels at full size: decode at half scale, straight to the next level.
-                        if computes {
-                            half = try top.readRegionAtHalfScale(x: x, y: y, width: width, height: bandHeight, threads: options.threads)
-                            if half == nil { image = try reader.region(x: x, y: y, width: width, height: bandHeight) }
-                        }
-                    } else {
-                        image = try reader.region(x: x, y: y, width: width, height: bandHeight)
-                    }
-                    if computes, passCopy == nil, let image {
-                        // Each worker halves the tile it has just encoded into the next level's band.
-                        let next = levels[pass + 1]
-                        try next.band.withPixelBuffer { band in
-                            let target = band.window(x: x / 2, y: next.rowsFilled, width: (width + 1) / 2, height: (bandHeight + 1) / 2)
-                            try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
-                                           halvingInto: target, to: frameWriter)
-                        }
-                        halfHeight = (bandHeight + 1) / 2
-                    } else {
+                    guard computes else {
+                        // Nothing below: copy, or encode, this level alone.
+                        let image = passCopy == nil ? try reader.region(x: x, y: y, width: width, height: bandHeight) : nil
                         try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
-                        if computes, let half = half ?? image.map({ Downsample.half($0, threads: options.threads) }) {
-                            levels[pass + 1].band.paste(half, atX: x / 2, y: levels[pass + 1].rowsFilled)
-                            halfHeight = half.height
-                        }
+                        continue
                     }
+                    // The window's pixels, halved, go straight into the next level's band.
+                    let next = levels[pass + 1]
+                    try next.band.withPixelBuffer { band in
+                        let target = band.window(x: x / 2, y: next.rowsFilled, width: (width + 1) / 2, height: (bandHeight + 1) / 2)
+                        // Copied tiles need no pixels at full size: decode at half scale, straight into place.
+                        if passCopy != nil,
+                           try top.readRegionAtHalfScale(x: x, y: y, width: width, height: bandHeight, threads: options.threads, into: target) {
+                            try writeTiles(of: first, pixels: nil, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
+                            return
+                        }
+                        // Otherwise each worker halves the tile it has just encoded (or copied), while it is in cache.
+                        let image = try reader.region(x: x, y: y, width: width, height: bandHeight)
+                        try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
+                                       halvingInto: target, to: frameWriter)
+                    }
+                    halfHeight = (bandHeight + 1) / 2
                 }
                 first.nextTileRow += 1
                 if computes { try added(rows: halfHeight, to: pass + 1, levels: levels, codec: codec, writer: frameWriter) }
@@ -354,15 +349,20 @@ public final class SlideConverter {
         let background = source.properties.background
         let frames: [[UInt8]]
         if let copy {
-            var copied = [[UInt8]?](repeating: nil, count: columns)
-            for i in 0..<columns { copied[i] = try copy.rawTile(col: firstColumn + i, row: row) }
-            let known = copied
-            frames = try Parallel.map(columns, threads: options.threads) { i in
-                if let frame = known[i] { return frame }
-                guard let pixels else { return try codec.encode(RGBImage(width: tw, height: th, fill: background)) }
-                return try codec.encode(pixels.crop(x: i * tw, y: 0, width: tw, height: th, fill: background))
+            let results = try Parallel.map(columns, threads: options.threads) { i -> (frame: [UInt8], copied: Bool) in
+                if let half, let pixels {
+                    pixels.withReadOnlyPixelBuffer { buffer in
+                        let visible = buffer.window(x: i * tw, y: 0, width: min(tw, buffer.width - i * tw), height: buffer.height)
+                        Downsample.half(visible, into: half.window(x: i * tw / 2, y: 0, width: (visible.width + 1) / 2, height: half.height))
+                    }
+                }
+                if let frame = try copy.rawTile(col: firstColumn + i, row: row) { return (frame, true) }
+                // A tile the source lacks (sparse files): background, or the pixels when there are some.
+                guard let pixels else { return (try codec.encode(RGBImage(width: tw, height: th, fill: background)), false) }
+                return (try codec.encode(pixels.crop(x: i * tw, y: 0, width: tw, height: th, fill: background)), false)
             }
-            level.copiedFrames += known.count { $0 != nil }
+            frames = results.map(\.frame)
+            level.copiedFrames += results.count { $0.copied }
         } else {
             guard let pixels else { return }
             frames = try pixels.withReadOnlyPixelBuffer { buffer in
