@@ -64,12 +64,13 @@ public final class SlideConverter {
             copiedLevels = [(source, copy)]
             if options.pyramid == .source { copiedLevels = scannerLevels(matching: copy) }
         }
-        let top = copiedLevels.last?.source ?? source
         let plan = PyramidPlan.plan(
             levelZero: (source.width, source.height), copied: copiedLevels.map { ($0.source.width, $0.source.height, $0.tiles.tileWidth, $0.tiles.tileHeight) },
             tileWidth: copiedLevels.last?.tiles.tileWidth ?? tileWidth, tileHeight: copiedLevels.last?.tiles.tileHeight ?? tileHeight,
             maxLevels: options.maxLevels)
+        // The level the single pass reads: the last copied one that is written (or level 0).
         let pass = max(0, min(copiedLevels.count, plan.levels.count) - 1)
+        let top = copiedLevels.isEmpty ? source : copiedLevels[pass].source
 
         var (metadata, warnings) = mergedMetadata()
         let props = source.properties

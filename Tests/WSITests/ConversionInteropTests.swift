@@ -96,6 +96,10 @@ struct ConversionInteropTests {
         let spacing0 = try #require(spacing(try DICOMFile(path: out + "/level-0.dcm")))
         let spacing1 = try #require(spacing(level1))
         #expect(abs(spacing1 / spacing0 - 4) < 1e-6)
+
+        // Fewer levels than the scanner has: the pass stops at the last one written.
+        let two = try convert(slide, to: dir.appendingPathComponent("two").path, ["--pyramid", "source", "--levels", "2", "--no-label", "--no-overview", "--no-thumbnail"])
+        #expect(two.instances.map { [$0.width, $0.height, $0.frames - $0.copiedFrames] } == [[4000, 3000, 0], [1000, 750, 0]])
     }
 
     @Test("Aperio SVS with YCbCr JPEG tiles re-encoded at quality 90: within JPEG tolerance")
