@@ -352,10 +352,7 @@ public final class SlideConverter {
         if let copy {
             let results = try Parallel.map(columns, threads: options.threads) { i -> (frame: [UInt8], copied: Bool) in
                 if let half, let pixels {
-                    pixels.withReadOnlyPixelBuffer { buffer in
-                        let visible = buffer.window(x: i * tw, y: 0, width: min(tw, buffer.width - i * tw), height: buffer.height)
-                        Downsample.half(visible, into: half.window(x: i * tw / 2, y: 0, width: (visible.width + 1) / 2, height: half.height))
-                    }
+                    pixels.withReadOnlyPixelBuffer { Self.halve(column: i, of: Self.tileWindow(i, of: $0, tileWidth: tw), into: half, tileWidth: tw) }
                 }
                 if let frame = try copy.rawTile(col: firstColumn + i, row: row) { return (frame, true) }
                 // A tile the source lacks (sparse files): background, or the pixels when there are some.
@@ -369,17 +366,25 @@ public final class SlideConverter {
             frames = try pixels.withReadOnlyPixelBuffer { buffer in
                 try Parallel.map(columns, threads: options.threads) { i in
                     // Whole tiles are encoded in place; edge tiles are padded with the background first.
-                    let visible = buffer.window(x: i * tw, y: 0, width: min(tw, buffer.width - i * tw), height: buffer.height)
+                    let visible = Self.tileWindow(i, of: buffer, tileWidth: tw)
                     let frame = visible.width == tw && visible.height == th
                         ? try codec.encode(visible) : try codec.encode(RGBImage(copying: visible, width: tw, height: th, fill: background))
-                    if let half {
-                        Downsample.half(visible, into: half.window(x: i * tw / 2, y: 0, width: (visible.width + 1) / 2, height: half.height))
-                    }
+                    if let half { Self.halve(column: i, of: visible, into: half, tileWidth: tw) }
                     return frame
                 }
             }
         }
         try writer.append(frames, to: level.writer)
+    }
+
+    /// The part of tile column `column` inside a window of pixels (edge tiles are narrower).
+    private static func tileWindow(_ column: Int, of buffer: PixelBuffer, tileWidth tw: Int) -> PixelBuffer {
+        buffer.window(x: column * tw, y: 0, width: min(tw, buffer.width - column * tw), height: buffer.height)
+    }
+
+    /// Halves one tile column's pixels into its place in the halved window.
+    private static func halve(column: Int, of tile: PixelBuffer, into half: PixelBuffer, tileWidth tw: Int) {
+        Downsample.half(tile, into: half.window(x: column * tw / 2, y: 0, width: (tile.width + 1) / 2, height: half.height))
     }
 
     /// Pixel spacing of an associated image. A thumbnail covers the scanned area; a label or overview
