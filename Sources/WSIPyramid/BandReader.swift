@@ -7,7 +7,7 @@ import WSISources
 /// straddle two source tile rows; reading each window straight from the source would decode nearly every
 /// source tile twice. Instead each window is read in source-aligned rows, and the last such row of every
 /// window is kept for the same window of the next output row: memory stays at one source tile row's
-/// width besides the window being converted.
+/// width besides the window being converted (up to `carryBudget`).
 final class BandReader {
     private let source: any SlideSource
     private let threads: Int
@@ -16,11 +16,16 @@ final class BandReader {
     /// The last source-aligned rows read for each window, by the window's left edge.
     private var carried: [Int: (top: Int, pixels: RGBImage)] = [:]
 
+    /// Above this many bytes of carried rows (a source tile row of a very wide slide), straddling tiles
+    /// are decoded twice instead: slower, but memory stays bounded whatever the width.
+    static let carryBudget = 64 << 20
+
     init(source: any SlideSource, threads: Int) {
         self.source = source
         self.threads = threads
         let tileHeight = source.levels.first?.tileHeight ?? 0
-        step = tileHeight > 1 && tileHeight < source.height ? tileHeight : 0
+        let worthIt = tileHeight > 1 && tileHeight < source.height && source.width * tileHeight * 3 <= Self.carryBudget
+        step = worthIt ? tileHeight : 0
     }
 
     /// Level-0 pixels of rows y..<y+height, columns x..<x+width.

@@ -21,7 +21,8 @@ public enum PyramidMode: String, CaseIterable, Sendable, Codable {
 /// Everything a conversion can be told; the CLI fills it from its flags.
 public struct ConversionOptions: Sendable {
     public var outputDirectory: String
-    /// Tile size of every level; nil means the source's when its tiles are copied, else 256.
+    /// Tile size of every level; nil means the source's (when it is tiled, in even sizes of 64 to 2048),
+    /// else 256.
     public var tileSize: Int?
     /// nil means: the source's codec when its tiles can be copied, else JPEG.
     public var compression: OutputCompression?
@@ -31,8 +32,13 @@ public struct ConversionOptions: Sendable {
     public var pyramid = PyramidMode.dyadic
     public var threads: Int = Parallel.coreCount
     /// Level-0 tiles read, decoded and encoded per step (the in-flight window): fewer use less memory,
-    /// more keep the cores busier between steps.
-    public var window = 128
+    /// more keep the cores busier between steps. nil: as many as make 8 megapixels (128 tiles of 256).
+    public var window: Int?
+
+    /// The window for tiles of this size.
+    public func windowTiles(tileWidth: Int, tileHeight: Int) -> Int {
+        max(1, window ?? (8 << 20) / max(1, tileWidth * tileHeight))
+    }
     /// Re-encode level 0 even where its tiles could be copied.
     public var reencode = false
     public var includeLabel = true

@@ -52,8 +52,9 @@ public final class SlideConverter {
         let folder = try OutputFolder(path: options.outputDirectory, overwrite: options.overwrite)
 
         let (codec, copy) = chooseEncoding()
-        let tileWidth = copy?.tileWidth ?? options.tileSize ?? 256
-        let tileHeight = copy?.tileHeight ?? options.tileSize ?? 256
+        let sourceTile = sourceTileSize
+        let tileWidth = copy?.tileWidth ?? options.tileSize ?? sourceTile?.width ?? 256
+        let tileHeight = copy?.tileHeight ?? options.tileSize ?? sourceTile?.height ?? 256
         guard tileWidth >= 16, tileHeight >= 16, tileWidth <= 4096, tileHeight <= 4096, tileWidth % 2 == 0, tileHeight % 2 == 0 else {
             throw ConversionError("tile size \(tileWidth)x\(tileHeight) is not supported (even, 16 to 4096)")
         }
@@ -138,8 +139,9 @@ public final class SlideConverter {
             for index in 0..<pass {
                 let level = levels[index]
                 for _ in 0..<level.description.tilesDown {
-                    for first in stride(from: 0, to: level.description.tilesAcross, by: max(1, options.window)) {
-                        try writeTiles(of: level, pixels: nil, firstColumn: first, columns: min(options.window, level.description.tilesAcross - first),
+                    let window = options.windowTiles(tileWidth: level.description.tileWidth, tileHeight: level.description.tileHeight)
+                    for first in stride(from: 0, to: level.description.tilesAcross, by: window) {
+                        try writeTiles(of: level, pixels: nil, firstColumn: first, columns: min(window, level.description.tilesAcross - first),
                                        codec: codec, copy: copiedLevels[index].tiles, to: frameWriter)
                     }
                     level.nextTileRow += 1
@@ -156,7 +158,7 @@ public final class SlideConverter {
             let tileHeight = first.description.tileHeight, tileWidth = first.description.tileWidth
             let bands = passRows
             let reader = BandReader(source: top, threads: options.threads)
-            let window = max(1, options.window)
+            let window = options.windowTiles(tileWidth: tileWidth, tileHeight: tileHeight)
             let computes = pass + 1 < levels.count
             for row in 0..<bands {
                 let y = row * tileHeight
@@ -274,6 +276,15 @@ public final class SlideConverter {
         case (.jpeg2000(_, let reversible), .jpeg2000Lossless) where reversible: return (codec, raw)
         default: return (codec, nil)
         }
+    }
+
+    /// The source's own tile size, the default for tiles we encode: each output tile is then one source
+    /// tile (no source row is read twice, nothing straddles). nil for untiled sources and odd sizes.
+    private var sourceTileSize: (width: Int, height: Int)? {
+        guard let level = source.levels.first, level.tileWidth % 2 == 0, level.tileHeight % 2 == 0,
+              (64...2048).contains(level.tileWidth), (64...2048).contains(level.tileHeight),
+              level.tileWidth < source.width || level.tileHeight < source.height else { return nil }
+        return (level.tileWidth, level.tileHeight)
     }
 
     /// The source's own levels whose tiles can be copied like level 0's (same codec, even tile sizes),

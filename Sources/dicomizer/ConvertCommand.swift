@@ -11,7 +11,7 @@ extension PyramidMode: ExpressibleByArgument {}
 
 /// The conversion settings `convert` and `batch` share.
 struct ConversionFlags: ParsableArguments {
-    @Option(help: "Tile size in pixels (default: the source's when copying its tiles, else 256).") var tileSize: Int?
+    @Option(help: "Tile size in pixels (default: the source's when it is tiled, else 256); a size other than the source's means re-encoding.") var tileSize: Int?
     @Option(help: "Frame compression: jpeg, jpeg2000, jpeg2000-lossless, none (default: the source's codec when its tiles can be copied, else jpeg).")
     var compression: OutputCompression?
     @Option(help: "JPEG quality 1-100 (JPEG 2000: 90 means 10:1).") var quality = 90
@@ -20,7 +20,8 @@ struct ConversionFlags: ParsableArguments {
     @Option(help: "Pyramid: dyadic (every level half the one above, computed from level 0) or source (the source's own levels copied as they are where its tiles are copied, dyadic levels computed below them).")
     var pyramid: PyramidMode = .dyadic
     @Option(help: "Decoding and encoding threads (default: all cores).") var threads: Int?
-    @Option(help: "Level-0 tiles in flight per step: fewer use less memory, more keep the cores busier.") var window = 128
+    @Option(help: "Level-0 tiles in flight per step: fewer use less memory, more keep the cores busier (default: 8 megapixels' worth, 128 tiles of 256).")
+    var window: Int?
     @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
     @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
     @Flag(help: "Do not write the label image.") var noLabel = false
@@ -30,7 +31,7 @@ struct ConversionFlags: ParsableArguments {
     func validate() throws {
         if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if window < 1 { throw ValidationError("--window must be at least 1") }
+        if let window, window < 1 { throw ValidationError("--window must be at least 1") }
         if !(1...100).contains(quality) { throw ValidationError("--quality must be 1 to 100") }
         if let tileSize, tileSize < 16 || tileSize > 4096 || tileSize % 2 != 0 { throw ValidationError("--tile-size must be even, 16 to 4096") }
     }

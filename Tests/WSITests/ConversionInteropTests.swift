@@ -108,13 +108,17 @@ struct ConversionInteropTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, extra: ["--colors", "ycbcr", "--quality", "95"])
         let out = dir.appendingPathComponent("out").path
-        let report = try convert(slide, to: out, ["--reencode", "--no-label", "--no-overview", "--no-thumbnail"])
+        let report = try convert(slide, to: out, ["--reencode", "--tile-size", "256", "--no-label", "--no-overview", "--no-thumbnail"])
         // 1001 x 757 in 256-pixel tiles: 1001, 501, 251 wide.
         #expect(TestSupport.instances(in: out) == ["level-0.dcm", "level-1.dcm", "level-2.dcm"])
         #expect(report.instances.allSatisfy { $0.copiedFrames == 0 && $0.photometricInterpretation == "YBR_FULL_422" && $0.tileWidth == 256 })
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect((verdict.mad["level0"] ?? 99) < 3)
+
+        // Without --tile-size, re-encoded tiles keep the source's grid (240), one output tile per source tile.
+        let own = try convert(slide, to: dir.appendingPathComponent("own").path, ["--reencode", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"])
+        #expect(own.instances.map { [$0.tileWidth, $0.tileHeight, $0.frames, $0.copiedFrames] } == [[240, 240, 20, 0]])
     }
 
     @Test("Generic tiled TIFF with odd dimensions and 256-pixel YCbCr tiles: copied, padded edges, valid")
@@ -193,8 +197,10 @@ struct ConversionInteropTests {
         let report = try convert(slide, to: out, ["--reader", "openslide"])
         #expect(report.format == "OpenSlide (aperio)")
         #expect(report.instances.allSatisfy { $0.copiedFrames == 0 })
-        #expect(report.instances.map(\.kind).sorted() == ["label", "overview", "thumbnail", "volume", "volume", "volume"])
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3, associated: ["label", "overview", "thumbnail"])
+        // OpenSlide's tile size (240) is kept: 1001, 501, 251, 126 wide.
+        #expect(report.instances.map(\.kind).sorted() == ["label", "overview", "thumbnail", "volume", "volume", "volume", "volume"])
+        #expect(report.instances.filter { $0.kind == "volume" }.allSatisfy { $0.tileWidth == 240 })
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 }

@@ -27,6 +27,17 @@ struct MemoryBoundTests {
         #expect(TestSupport.instances(in: dir.appendingPathComponent("out").path).count >= 9)
     }
 
+    @Test("A 120,000-pixel-wide slide (540 MiB decoded) converts within 300 MiB: memory follows the width (one tile row per level), not the area",
+          arguments: [[String](), ["--reencode"], ["--reencode", "--tile-size", "256"]])
+    func wideSlide(extra: [String]) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, width: 120_000, height: 1_500, extra: ["--repeat-tiles", "4"])
+        let peak = try peakMiB([slide, "-o", dir.appendingPathComponent("out").path, "-q", "--no-label", "--no-overview", "--no-thumbnail"] + extra)
+        #expect(peak < 300, "peak \(peak) MiB")
+        #expect(TestSupport.instances(in: dir.appendingPathComponent("out").path).count >= 9)
+    }
+
     @Test("The in-flight window changes memory, not output: the same frames with one tile in flight as with the default",
           arguments: [[String](), ["--reencode"], ["--tile-size", "256"]])
     func windowKeepsFrames(extra: [String]) throws {
