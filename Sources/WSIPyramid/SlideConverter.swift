@@ -151,7 +151,7 @@ public final class SlideConverter {
             }
 
             // The single pass over the level the computed ones come from (level 0 for a dyadic pyramid):
-            // tile row by tile row, each row in windows of at most `options.window` tiles, so that level
+            // tile row by tile row, each row in windows of a few tiles (`--window`), so that level
             // is never held much wider than a window.
             let first = levels[pass]
             let passCopy = pass < copiedLevels.count ? copiedLevels[pass].tiles : nil
