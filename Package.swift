@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "COpenJPEG", pkgConfig: "libopenjp2", providers: [.apt(["libopenjp2-7-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // libjpeg's classic API, for the test-slide generator only (JPEG with restart markers).
+        .systemLibrary(name: "CJPEGLib", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .target(
             name: "CDCMTKShim",
             linkerSettings: [
@@ -83,7 +85,7 @@ let package = Package(
         // Test-slide generator (tools/testslide): realistic tissue-like slides in several shapes.
         .executableTarget(
             name: "wsi-testslide",
-            dependencies: ["WSICodecs", "CTIFF", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WSICodecs", "CTIFF", "CJPEGLib", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/testslide"
         ),
         // Codec floor (tools/codecfloor): TurboJPEG's own rates on a slide's tiles, for the benchmark.

@@ -17,7 +17,7 @@ public enum SlideOpener {
         }
         guard !isDirectory.boolValue else { throw SourceError(path, "is a folder, not a slide file") }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be read (permission denied?)") }
-        let magic = [UInt8](handle.readData(ofLength: 16))
+        let magic = [UInt8](handle.readData(ofLength: 132))
         try? handle.close()
         guard !magic.isEmpty else { throw SourceError(path, "is empty") }
 
@@ -39,6 +39,9 @@ public enum SlideOpener {
         if magic.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try ImageFileSource(path: path, kind: .png) }
         if magic.starts(with: [0xFF, 0xD8, 0xFF]) { return try ImageFileSource(path: path, kind: .jpeg) }
         if OpenSlideSource.vendor(of: path) != nil { return try OpenSlideSource(path: path) }
+        if magic.count == 132, magic[128...].elementsEqual("DICM".utf8) {
+            throw SourceError(path, "is a DICOM file already (`dicomizer info` describes its folder, `dicomizer serve` serves it)")
+        }
         throw SourceError(path, "not a slide: the format is not recognised (expected TIFF/SVS, a format OpenSlide reads, PNG or JPEG)")
     }
 }

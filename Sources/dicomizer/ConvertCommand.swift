@@ -95,11 +95,12 @@ struct ConvertCommand: AsyncParsableCommand {
             if let report {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(result).write(to: URL(fileURLWithPath: report))
+                try encoder.encode(result).write(to: URL(fileURLWithPath: report), options: .atomic)
             }
             let bytes = result.instances.reduce(0) { $0 + $1.bytes }
             let copied = result.instances.reduce(0) { $0 + $1.copiedFrames }
-            print("Wrote \(result.instances.count) instances (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied) tiles copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
+            let count = result.instances.count
+            print("Wrote \(count) instance\(count == 1 ? "" : "s") (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied) tile\(copied == 1 ? "" : "s") copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
             if let exporter {
                 let summary = try await sendFolder(outputDirectory, with: exporter, quiet: quiet)
                 if !summary.failed.isEmpty { throw ExitCode.failure }

@@ -32,6 +32,18 @@ struct BadInputTests {
         try expectFailure([path], output: dir.appendingPathComponent("out").path, mentions: ["notes.svs", "not a slide"])
     }
 
+    @Test("A DICOM file given as the slide is named as DICOM, with what to do instead")
+    func dicomInput() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var header = Data(count: 128)
+        header.append(Data("DICM".utf8))
+        header.append(Data(count: 64))
+        let path = dir.appendingPathComponent("level-0.dcm").path
+        try header.write(to: URL(fileURLWithPath: path))
+        try expectFailure([path], output: dir.appendingPathComponent("out").path, mentions: ["level-0.dcm", "DICOM file already", "dicomizer serve"])
+    }
+
     @Test("A truncated TIFF")
     func truncatedTIFF() throws {
         let dir = try TestSupport.temporaryDirectory()

@@ -203,6 +203,29 @@ struct ConversionInteropTests {
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
+    @Test("Hamamatsu NDPI and VMS, formats only OpenSlide reads: pixels match, pixel size and macro carried over, all valid",
+          arguments: ["ndpi", "vms"])
+    func hamamatsu(kind: String) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide(kind, in: dir, name: "slide.\(kind)", width: 2048, height: 1504, extra: ["--mpp", "0.5"])
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        #expect(report.format == "OpenSlide (hamamatsu)")
+        // The source's tiles (restart intervals of 256 x 8) are no tile size for DICOM: 256 x 256 frames.
+        let levels = report.instances.filter { $0.kind == "volume" }
+        #expect(levels.map { [$0.width, $0.height] } == [[2048, 1504], [1024, 752], [512, 376], [256, 188]])
+        #expect(levels.allSatisfy { $0.tileWidth == 256 && $0.tileHeight == 256 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
+        #expect(report.instances.contains { $0.kind == "overview" })
+        #expect(!report.warnings.contains { $0.contains("pixel size") }, "the source's pixel size was lost: \(report.warnings)")
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
+
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["overview"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.count == 5 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+    }
 }
 
 /// A NUL-terminated C string held in bytes.

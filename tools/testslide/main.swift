@@ -15,12 +15,17 @@ struct TestSlide: ParsableCommand {
           tiff         generic tiled TIFF, JPEG YCbCr 4:2:0, 2x levels
           tiff-raw     generic tiled TIFF, uncompressed
           tiff-strip   a plain (stripped, LZW) TIFF image
+          vms          Hamamatsu VMS: key file, level-0 JPEG with restart
+                       markers, map and macro JPEGs (read through OpenSlide)
+          ndpi         Hamamatsu NDPI: TIFF of whole JPEGs with restart
+                       markers, 4x levels, macro (read through OpenSlide)
+                       (both: the size rounded down to whole 16 x 8 MCUs)
           png, jpeg    plain images
           unsupported  a tiled TIFF whose compression (34892) nothing reads
         """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case svs, svsJP2K = "svs-jp2k", tiff, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", png, jpeg, unsupported
+        case svs, svsJP2K = "svs-jp2k", tiff, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
     }
 
     @Argument(help: "Output file.") var output: String
@@ -36,6 +41,8 @@ struct TestSlide: ParsableCommand {
     @Option(help: "Paint only an N x N block of distinct level-0 tiles and repeat it (fast large slides).") var repeatTiles: Int?
 
     func run() throws {
+        // Hamamatsu scanners write whole MCUs (16 x 8 pixels at 4:2:2); OpenSlide reads no partial ones.
+        let (width, height) = kind == .vms || kind == .ndpi ? (self.width / 16 * 16, self.height / 8 * 8) : (self.width, self.height)
         let painter = TissuePainter(seed: seed, width: width, height: height)
         let url = URL(fileURLWithPath: output)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -52,6 +59,10 @@ struct TestSlide: ParsableCommand {
             try writeSVS(painter)
         case .tiff, .tiffRaw, .unsupported:
             try writeGenericTIFF(painter)
+        case .vms:
+            try VMSWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter))
+        case .ndpi:
+            try NDPIWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter))
         }
     }
 
