@@ -43,11 +43,20 @@ public enum BatchInputs {
             }
             if isDirectory.boolValue {
                 let walker = fm.enumerator(at: URL(fileURLWithPath: argument), includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-                var found: [String] = []
+                var found: [String] = [], indexes: [String] = []
                 while let url = walker?.nextObject() as? URL {
-                    if (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true, looksLikeSlide(url.path) { found.append(url.path) }
+                    guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+                    if looksLikeSlide(url.path) { found.append(url.path) }
+                    if ["vms", "vmu", "mrxs"].contains(url.pathExtension.lowercased()) { indexes.append(url.path) }
                 }
-                paths += found.sorted()
+                // The JPEGs a VMS names, or the data folder beside an MRXS, are parts of that slide (readable
+                // or not), never slides of their own.
+                let parts = indexes.map(partsOfSlide)
+                let files = Set(parts.flatMap(\.files)), folders = parts.flatMap(\.folders)
+                paths += found.filter { path in
+                    let standard = URL(fileURLWithPath: path).standardizedFileURL.path
+                    return !files.contains(standard) && !folders.contains { standard.hasPrefix($0 + "/") }
+                }.sorted()
             } else {
                 paths.append(argument)
             }
@@ -79,6 +88,28 @@ public enum BatchInputs {
         if signatures.contains(where: { magic.starts(with: $0) }) { return true }
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
         return ["mrxs", "vms", "vmu", "svslide", "bif", "scn", "ndpi"].contains(ext) && OpenSlideSource.vendor(of: path) != nil
+    }
+
+    /// The files and folders that belong to a multi-file slide (standardized paths): the image, map,
+    /// optimisation and macro files a Hamamatsu VMS/VMU key file names, or the folder of an MRXS.
+    static func partsOfSlide(_ path: String) -> (files: [String], folders: [String]) {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let folder = url.deletingLastPathComponent()
+        switch url.pathExtension.lowercased() {
+        case "vms", "vmu":
+            guard let text = try? String(contentsOf: url, encoding: .isoLatin1) else { return ([], []) }
+            let keys = ["ImageFile", "MapFile", "OptimisationFile", "MacroImage"]
+            let files = text.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+                let pair = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2, !pair[1].isEmpty, keys.contains(where: { pair[0].hasPrefix($0) }) else { return nil }
+                return folder.appendingPathComponent(pair[1]).standardizedFileURL.path
+            }
+            return (files, [])
+        case "mrxs":
+            return ([], [url.deletingPathExtension().path])
+        default:
+            return ([], [])
+        }
     }
 
     /// Shard `index` (1-based) of `count`: each input goes to exactly one shard, by a hash of its path, so
