@@ -11,8 +11,12 @@ parallelism (measured on the same slide by tools/codecfloor):
             OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none; ours with
             `--pyramid source` copies the source's levels too, and adds the dyadic levels below them)
   reencode  every tile decoded and re-encoded as JPEG q90 4:2:0, full dyadic pyramid
+  ndpi      a Hamamatsu NDPI (generated, --ndpi-size) re-encoded as JPEG q90 4:2:0 with a full dyadic pyramid:
+            ours with its own NDPI reader and with `--reader openslide`, OrthancWSIDicomizer through OpenSlide
+            with `--pyramid=1` (wsidicomizer is left out: its output of our generated NDPI does not match the
+            source's pixels, so its time says nothing). No codec floor: the floor tool reads tiled TIFF only.
 
-Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode] [--no-peers]
+Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi] [--ndpi-size 20000x15000] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
 """
 import argparse
@@ -53,7 +57,11 @@ def tools_for(path, slide, out, threads, peers):
     ours = lambda extra: [OURS, slide, "-o", out, "--overwrite", "-q", "--threads", str(threads)] + extra
     orthanc = lambda extra: ["OrthancWSIDicomizer", f"--openslide={OPENSLIDE_LIB}", f"--folder={out}", f"--threads={threads}", slide] + extra
     wsid = lambda extra: WSIDICOMIZER + ["-i", slide, "-o", out, "-w", str(threads)] + extra
-    if path == "copy":
+    if path == "ndpi":
+        runs = [("dicomizer", ours([])), ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
+        if peers:
+            runs += [("OrthancWSIDicomizer", orthanc(["--pyramid=1", "--jpeg-quality=90"]))]
+    elif path == "copy":
         runs = [("dicomizer", ours([])), ("dicomizer --pyramid source", ours(["--pyramid", "source"]))]
         if peers:
             runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([]))]
@@ -71,24 +79,33 @@ def main():
     p.add_argument("--sizes", default="20000x15000,50000x40000")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--paths", default="copy,reencode", help="which paths to run: copy, reencode or both")
+    p.add_argument("--paths", default="copy,reencode,ndpi", help="which paths to run: copy, reencode, ndpi")
+    p.add_argument("--ndpi-size", default="20000x15000", help="the NDPI slide's size (the generator holds it whole in memory)")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench"))
     args = p.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
 
     rows = []
-    for size in args.sizes.split(","):
+    paths = args.paths.split(",")
+    jobs = [(size, [p for p in paths if p != "ndpi"], "svs") for size in args.sizes.split(",")]
+    if "ndpi" in paths:
+        jobs.append((args.ndpi_size, ["ndpi"], "ndpi"))
+    for size, job_paths, kind in jobs:
+        if not job_paths:
+            continue
         w, h = (int(v) for v in size.split("x"))
-        slide = os.path.join(args.workdir, f"slide-{w}x{h}.svs")
+        slide = os.path.join(args.workdir, f"slide-{w}x{h}.{kind}")
         if not os.path.exists(slide):
             print(f"generating {slide}", file=sys.stderr)
-            subprocess.run([GENERATOR, slide, "--kind", "svs", "--width", str(w), "--height", str(h)], check=True)
-        floor = json.loads(subprocess.run([FLOOR, slide, "--threads", str(args.threads)], check=True,
-                                          capture_output=True, text=True).stdout)
-        print(f"{size} codec floor: {floor}", file=sys.stderr)
-        for path in args.paths.split(","):
-            floor_seconds = floor[f"{path}FloorSeconds"]
+            subprocess.run([GENERATOR, slide, "--kind", kind, "--width", str(w), "--height", str(h)], check=True)
+        floor = {}
+        if kind == "svs":
+            floor = json.loads(subprocess.run([FLOOR, slide, "--threads", str(args.threads)], check=True,
+                                              capture_output=True, text=True).stdout)
+            print(f"{size} codec floor: {floor}", file=sys.stderr)
+        for path in job_paths:
+            floor_seconds = floor.get(f"{path}FloorSeconds")
             results = {}
             for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
                 samples = []
@@ -106,9 +123,10 @@ def main():
             for name, (wall, cpu, rss, mib) in results.items():
                 ratio = f"{wall / ours[0]:.2f}x" if ours and not name.startswith("dicomizer") else ""
                 # The source pyramid decodes nothing: the codec floor does not apply to it.
-                versus_floor = "" if "--pyramid source" in name else f"{wall / floor_seconds:.2f}x"
+                versus_floor = f"{wall / floor_seconds:.2f}x" if floor_seconds and "--pyramid source" not in name else ""
                 rows.append((label, path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio, versus_floor))
-            rows.append((label, path, "codec floor (TurboJPEG alone)", f"{floor_seconds:.2f}", "", "", "", "", "1.00x"))
+            if floor_seconds:
+                rows.append((label, path, "codec floor (TurboJPEG alone)", f"{floor_seconds:.2f}", "", "", "", "", "1.00x"))
     shutil.rmtree(os.path.join(args.workdir, "out"), ignore_errors=True)
 
     header = ("slide", "path", "tool", "wall s", "CPU s", "peak MiB", "output MiB", "peer time / ours", "time / codec floor")

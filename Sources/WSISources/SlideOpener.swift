@@ -30,7 +30,10 @@ public enum SlideOpener {
         if isTIFF {
             let vendor = OpenSlideSource.vendor(of: path)
             if let vendor, vendor != "aperio", vendor != "generic-tiff" {
-                return try OpenSlideSource(path: path)
+                let openSlide = try OpenSlideSource(path: path)
+                // NDPI's level 0 decoded directly where the file holds up to the checks; else all through OpenSlide.
+                if vendor == "hamamatsu", let ndpi = try? NDPISource(path: path, openSlide: openSlide) { return ndpi }
+                return openSlide
             }
             let file = try TIFFFile(path: path)
             if file.directories[0].isTiled { return try TiledTIFFSource(file: file) }

@@ -39,6 +39,7 @@ struct TestSlide: ParsableCommand {
     @Option(help: "JPEG tiles coded as rgb (Aperio's usual) or ycbcr.") var colors = "rgb"
     @Flag(help: "Write one level-0 tile as garbage, to test corrupt input.") var corruptTile = false
     @Option(help: "Paint only an N x N block of distinct level-0 tiles and repeat it (fast large slides).") var repeatTiles: Int?
+    @Flag(help: "NDPI: leave out the McuStarts tag, as some files do (readers must find the restart markers).") var noMcuStarts = false
 
     func run() throws {
         // Hamamatsu scanners write whole MCUs (16 x 8 pixels at 4:2:2); OpenSlide reads no partial ones.
@@ -62,7 +63,8 @@ struct TestSlide: ParsableCommand {
         case .vms:
             try VMSWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter))
         case .ndpi:
-            try NDPIWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter))
+            try NDPIWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter),
+                                 mcuStarts: !noMcuStarts)
         }
     }
 

@@ -1,0 +1,172 @@
+import Foundation
+import WSICodecs
+
+/// Hamamatsu NDPI, with level 0 decoded by us: OpenSlide reads NDPI one restart interval at a time
+/// (a few MCUs, 160 x 8 pixels say), each a decoder set up afresh, which leaves the codec a small part of
+/// the time. Here a region's intervals are gathered into one JPEG stream per block of MCU rows
+/// (`RestartIntervalJPEG`) and decoded by TurboJPEG in one call, blocks in parallel.
+///
+/// OpenSlide still gives everything else: levels, properties, associated images. Opening checks the file
+/// against OpenSlide (the layout it understands, then one region's pixels); `SlideOpener` uses OpenSlide
+/// alone where any check fails.
+public final class NDPISource: SlideSource, @unchecked Sendable {
+    public let path: String
+    public var formatName: String { "Hamamatsu NDPI" }
+    public let width: Int
+    public let height: Int
+    public var levels: [SourceLevel] { openSlide.levels }
+    public let properties: SourceProperties
+    public var associatedImageKinds: [AssociatedImageKind] { openSlide.associatedImageKinds }
+    public var rawTiles: (any RawTileSource)? { nil }
+
+    private let openSlide: OpenSlideSource
+    private let file: ReadOnlyFile
+    private let jpeg: RestartIntervalJPEG
+    private let intervalsPerRow: Int
+    /// File offset of each MCU row's first interval, and the end of the last row's data.
+    private let rowStarts: [Int]
+    private let decoders = HandlePool { JPEGDecoder() }
+    /// Widest stream decoded at once (JPEG allows 65,535; narrower streams spread a region over cores).
+    private static let streamWidth = 8192
+
+    public init(path: String, openSlide: OpenSlideSource) throws {
+        self.path = path
+        self.openSlide = openSlide
+        width = openSlide.width
+        height = openSlide.height
+        file = try ReadOnlyFile(path: path)
+        let ndpi = try NDPIFile(file: file)
+        guard let level = ndpi.directories.filter({ ($0.sourceLens ?? 0) > 0 && $0.focalPlane == 0 && $0.compression == 7 })
+            .max(by: { $0.width < $1.width }),
+              level.width == width, level.height == height, level.stripOffsets.count == 1, level.stripByteCounts.count == 1 else {
+            throw SourceError(path, "no single-strip JPEG level 0 of OpenSlide's size")
+        }
+        let start = level.stripOffsets[0], count = level.stripByteCounts[0]
+        guard count > 4, start + count <= file.size else { throw SourceError(path, "level 0 lies past the end of the file") }
+        jpeg = try RestartIntervalJPEG(header: try file.read(at: start, count: min(count, 1 << 16))[...])
+        let mcusPerRow = (width + jpeg.mcuWidth - 1) / jpeg.mcuWidth
+        guard mcusPerRow % jpeg.restartInterval == 0 else { throw SourceError(path, "restart intervals do not tile the rows") }
+        intervalsPerRow = mcusPerRow / jpeg.restartInterval
+        let rows = (height + jpeg.mcuHeight - 1) / jpeg.mcuHeight
+        let tail = try file.read(at: start + count - 2, count: 2)
+        let end = tail == [0xFF, 0xD9] ? start + count - 2 : start + count
+        rowStarts = try Self.rowStarts(file: file, strip: start..<end, header: jpeg.header.count, mcuStarts: level.mcuStarts,
+                                       rows: rows, intervalsPerRow: intervalsPerRow) + [end]
+
+        var properties = openSlide.properties
+        properties.lossyMethod = "ISO_10918_1"
+        properties.lossyRatio = Double(width * height * 3) / Double(count)
+        self.properties = properties
+        try verifyAgainstOpenSlide()
+    }
+
+    /// Where each MCU row starts: from the file's McuStarts when they hold up (each after a restart
+    /// marker), else by one pass over the strip counting restart markers.
+    private static func rowStarts(file: ReadOnlyFile, strip: Range<Int>, header: Int, mcuStarts: [Int]?, rows: Int,
+                                  intervalsPerRow: Int) throws -> [Int] {
+        if let mcuStarts, mcuStarts.count == rows * intervalsPerRow, mcuStarts.first == header {
+            let starts = (0..<rows).map { strip.lowerBound + mcuStarts[$0 * intervalsPerRow] }
+            let valid = try zip(starts, starts.dropFirst()).allSatisfy { previous, next in
+                guard next > previous, next <= strip.upperBound else { return false }
+                let marker = try file.read(at: next - 2, count: 2)
+                return marker[0] == 0xFF && marker[1] & 0xF8 == 0xD0
+            }
+            if valid { return starts }
+        }
+        var starts = [strip.lowerBound + header]
+        var markers = 0
+        var offset = strip.lowerBound + header
+        var previousFF = false
+        let chunk = 16 << 20
+        while offset < strip.upperBound && starts.count < rows {
+            let bytes = try file.read(at: offset, count: min(chunk, strip.upperBound - offset))
+            for (i, byte) in bytes.enumerated() {
+                if previousFF, byte & 0xF8 == 0xD0 {
+                    markers += 1
+                    if markers % intervalsPerRow == 0 { starts.append(offset + i + 1) }
+                }
+                previousFF = byte == 0xFF
+            }
+            offset += bytes.count
+        }
+        guard starts.count == rows else {
+            throw SourceError(file.path, "level 0 has \(markers + 1) restart intervals, not the \(rows * intervalsPerRow) of its size")
+        }
+        return starts
+    }
+
+    /// Decodes a region both ways and compares: a file we misread must not become a wrong DICOM slide.
+    private func verifyAgainstOpenSlide() throws {
+        let w = min(width, 4 * jpeg.intervalWidth), h = min(height, 4 * jpeg.mcuHeight)
+        let x = (width - w) / 2 / jpeg.intervalWidth * jpeg.intervalWidth, y = (height - h) / 2 / jpeg.mcuHeight * jpeg.mcuHeight
+        let ours = try readRegion(x: x, y: y, width: w, height: h, threads: 1)
+        let theirs = try openSlide.readRegion(x: x, y: y, width: w, height: h, threads: 1)
+        var difference = 0
+        for i in 0..<ours.pixels.count { difference += abs(Int(ours.pixels[i]) - Int(theirs.pixels[i])) }
+        // The same decoder and IDCT; only chroma upsampling across interval edges may differ.
+        guard Double(difference) / Double(ours.pixels.count) <= 2 else {
+            throw SourceError(path, "direct JPEG decoding disagrees with OpenSlide")
+        }
+    }
+
+    public func associatedImage(_ kind: AssociatedImageKind) throws -> RGBImage { try openSlide.associatedImage(kind) }
+
+    public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
+        let left = max(0, x), top = max(0, y), right = min(self.width, x + width), bottom = min(self.height, y + height)
+        let covered = left == x && top == y && right == x + width && bottom == y + height
+        var out = covered ? RGBImage(uninitializedWidth: width, height: height) : RGBImage(width: width, height: height, fill: properties.background)
+        guard right > left, bottom > top else { return out }
+        let iw = jpeg.intervalWidth, mh = jpeg.mcuHeight
+        let c0 = left / iw, c1 = (right + iw - 1) / iw
+        let r0 = top / mh, r1 = (bottom + mh - 1) / mh
+        // Blocks of MCU rows, a few per thread; each decoded as streams at most `streamWidth` wide.
+        let rowsPerBlock = max(1, (r1 - r0 + 2 * threads - 1) / (2 * threads))
+        let blocks = (r1 - r0 + rowsPerBlock - 1) / rowsPerBlock
+        let columnsPerStream = max(1, Self.streamWidth / iw)
+        try out.withPixelBuffer { buffer in
+            try Parallel.forEach(blocks, threads: threads) { block in
+                let ra = r0 + block * rowsPerBlock, rb = min(r1, ra + rowsPerBlock)
+                let data = try self.file.read(at: self.rowStarts[ra], count: self.rowStarts[rb] - self.rowStarts[ra])
+                let intervals = RestartIntervalJPEG.intervals(in: data[...])
+                guard intervals.count == (rb - ra) * self.intervalsPerRow else {
+                    throw SourceError(self.path, "MCU rows \(ra)-\(rb - 1) hold \(intervals.count) restart intervals, not \((rb - ra) * self.intervalsPerRow)")
+                }
+                for ca in stride(from: c0, to: c1, by: columnsPerStream) {
+                    let cb = min(c1, ca + columnsPerStream)
+                    let picked = (ra..<rb).flatMap { row in intervals[((row - ra) * self.intervalsPerRow + ca)..<((row - ra) * self.intervalsPerRow + cb)] }
+                    // The stream's pixels: its intervals, cut at the slide's right and bottom edges.
+                    let sx = ca * iw, sy = ra * mh
+                    let sw = min((cb - ca) * iw, self.width - sx), sh = min((rb - ra) * mh, self.height - sy)
+                    let stream = self.jpeg.stream(width: sw, height: sh, intervals: picked)
+                    try self.decode(stream, width: sw, height: sh, at: (sx, sy), into: buffer, region: (x, y, left, top, right, bottom))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Decodes one stream whose top-left pixel is `at` on the slide and puts its part of the region in place.
+    private func decode(_ stream: [UInt8], width sw: Int, height sh: Int, at origin: (x: Int, y: Int), into buffer: PixelBuffer,
+                        region: (x: Int, y: Int, left: Int, top: Int, right: Int, bottom: Int)) throws {
+        let vx0 = max(origin.x, region.left), vy0 = max(origin.y, region.top)
+        let vx1 = min(origin.x + sw, region.right), vy1 = min(origin.y + sh, region.bottom)
+        guard vx1 > vx0, vy1 > vy0 else { return }
+        do {
+            try decoders.with { decoder in
+                // Straight into place when the stream lies wholly inside the region.
+                if vx0 == origin.x, vy0 == origin.y, vx1 == origin.x + sw, vy1 == origin.y + sh,
+                   try decoder.decode(stream, into: buffer.window(x: origin.x - region.x, y: origin.y - region.y, width: sw, height: sh)) {
+                    return
+                }
+                var pixels = RGBImage(uninitializedWidth: sw, height: sh)
+                guard try pixels.withPixelBuffer({ try decoder.decode(stream, into: $0) }) else {
+                    throw CodecError("JPEG", "the stream is not \(sw)x\(sh)")
+                }
+                pixels.crop(x: vx0 - origin.x, y: vy0 - origin.y, width: vx1 - vx0, height: vy1 - vy0)
+                    .copy(into: buffer, x: vx0 - region.x, y: vy0 - region.y)
+            }
+        } catch let error as CodecError {
+            throw SourceError(path, "level 0 is corrupt at (\(origin.x), \(origin.y)): \(error)")
+        }
+    }
+}
