@@ -203,7 +203,7 @@ struct ConversionInteropTests {
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
-    @Test("Hamamatsu NDPI and VMS, formats only OpenSlide reads: pixels match, pixel size and macro carried over, all valid",
+    @Test("Hamamatsu NDPI (level 0 read by us) and VMS (by OpenSlide): pixels match, pixel size and macro carried over, all valid",
           arguments: ["ndpi", "vms"])
     func hamamatsu(kind: String) throws {
         let dir = try TestSupport.temporaryDirectory()
