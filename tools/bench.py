@@ -11,10 +11,12 @@ parallelism (measured on the same slide by tools/codecfloor):
             OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none; ours with
             `--pyramid source` copies the source's levels too, and adds the dyadic levels below them)
   reencode  every tile decoded and re-encoded as JPEG q90 4:2:0, full dyadic pyramid
-  ndpi      a Hamamatsu NDPI (generated, --ndpi-size) re-encoded as JPEG q90 4:2:0 with a full dyadic pyramid:
-            ours with its own NDPI reader and with `--reader openslide`, OrthancWSIDicomizer through OpenSlide
-            with `--pyramid=1` (wsidicomizer is left out: its output of our generated NDPI does not match the
-            source's pixels, so its time says nothing). No codec floor: the floor tool reads tiled TIFF only.
+  ndpi      a Hamamatsu NDPI (generated, --ndpi-size): ours by default (level-0 frames cut from the scanner's
+            JPEG without decoding, dyadic levels computed), with --reencode (level 0 decoded by our reader and
+            re-encoded as JPEG q90 4:2:0) and with `--reader openslide`; OrthancWSIDicomizer through OpenSlide
+            with `--pyramid=1` (it cannot copy NDPI tiles). wsidicomizer is left out: its output of our
+            generated NDPI does not match the source's pixels, so its time says nothing. No codec floor: the
+            floor tool reads tiled TIFF only.
 
 Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi] [--ndpi-size 20000x15000] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
@@ -58,7 +60,8 @@ def tools_for(path, slide, out, threads, peers):
     orthanc = lambda extra: ["OrthancWSIDicomizer", f"--openslide={OPENSLIDE_LIB}", f"--folder={out}", f"--threads={threads}", slide] + extra
     wsid = lambda extra: WSIDICOMIZER + ["-i", slide, "-o", out, "-w", str(threads)] + extra
     if path == "ndpi":
-        runs = [("dicomizer", ours([])), ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
+        runs = [("dicomizer", ours([])), ("dicomizer --reencode", ours(["--reencode"])),
+                ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
         if peers:
             runs += [("OrthancWSIDicomizer", orthanc(["--pyramid=1", "--jpeg-quality=90"]))]
     elif path == "copy":

@@ -11,6 +11,8 @@ public struct RestartIntervalJPEG: Sendable {
     public let mcuHeight: Int
     /// MCUs per restart interval.
     public let restartInterval: Int
+    /// Chroma subsampling of a three-component stream (nil for other layouts).
+    public let subsampling: ChromaSubsampling?
     public var intervalWidth: Int { mcuWidth * restartInterval }
 
     /// Parses the header at the start of `data` (a complete stream, or at least its header).
@@ -54,6 +56,13 @@ public struct RestartIntervalJPEG: Sendable {
         mcuWidth = sampling.count > 1 ? 8 * (sampling.map(\.h).max() ?? 1) : 8
         mcuHeight = sampling.count > 1 ? 8 * (sampling.map(\.v).max() ?? 1) : 8
         restartInterval = interval
+        let chroma = sampling.dropFirst()
+        switch (sampling.count, sampling[0].h, sampling[0].v) {
+        case (3, 1, 1) where chroma.allSatisfy({ $0 == (1, 1) }): subsampling = .s444
+        case (3, 2, 1) where chroma.allSatisfy({ $0 == (1, 1) }): subsampling = .s422
+        case (3, 2, 2) where chroma.allSatisfy({ $0 == (1, 1) }): subsampling = .s420
+        default: subsampling = nil
+        }
     }
 
     /// A complete stream of `width` x `height` pixels made of `intervals` (the entropy-coded bytes of each,

@@ -1,10 +1,13 @@
 import Foundation
 import WSICodecs
 
-/// Hamamatsu NDPI, with level 0 decoded by us: OpenSlide reads NDPI one restart interval at a time
-/// (a few MCUs, 160 x 8 pixels say), each a decoder set up afresh, which leaves the codec a small part of
-/// the time. Here a region's intervals are gathered into one JPEG stream per block of MCU rows
-/// (`RestartIntervalJPEG`) and decoded by TurboJPEG in one call, blocks in parallel.
+/// Hamamatsu NDPI, with level 0 read by us. Each level of an NDPI is one JPEG whose restart markers cut
+/// it into intervals of a few MCUs (160 x 8 pixels, say), and any rectangle of whole intervals is a valid
+/// JPEG of its own (`RestartIntervalJPEG`). So level 0 becomes DICOM frames without decoding
+/// (`RestartIntervalTiles`), and where pixels are needed (level 1 at half scale, `--reencode`) a region's
+/// intervals are gathered into one stream per block of MCU rows, decoded by TurboJPEG in one call, blocks
+/// in parallel. OpenSlide, which decodes one interval at a time with a decoder set up afresh, would leave
+/// the codec a small part of the time.
 ///
 /// OpenSlide still gives everything else: levels, properties, associated images. Opening checks the file
 /// against OpenSlide (the layout it understands, then one region's pixels); `SlideOpener` uses OpenSlide
@@ -17,7 +20,9 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
     public var levels: [SourceLevel] { openSlide.levels }
     public let properties: SourceProperties
     public var associatedImageKinds: [AssociatedImageKind] { openSlide.associatedImageKinds }
-    public var rawTiles: (any RawTileSource)? { nil }
+    /// Level-0 frames copied from the scanner's JPEG, where its chroma is subsampled (YBR_FULL_422 in DICOM;
+    /// 4:4:4 would be YBR_FULL, which OpenSlide does not read, so such files are re-encoded).
+    public let rawTiles: (any RawTileSource)?
 
     private let openSlide: OpenSlideSource
     private let file: ReadOnlyFile
@@ -53,6 +58,8 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
         rowStarts = try Self.rowStarts(file: file, strip: start..<end, header: jpeg.header.count, mcuStarts: level.mcuStarts,
                                        rows: rows, intervalsPerRow: intervalsPerRow) + [end]
 
+        rawTiles = jpeg.subsampling == .s422 || jpeg.subsampling == .s420
+            ? RestartIntervalTiles(file: file, jpeg: jpeg, rowStarts: rowStarts, intervalsPerRow: intervalsPerRow) : nil
         var properties = openSlide.properties
         properties.lossyMethod = "ISO_10918_1"
         properties.lossyRatio = Double(width * height * 3) / Double(count)
@@ -112,37 +119,68 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
     public func associatedImage(_ kind: AssociatedImageKind) throws -> RGBImage { try openSlide.associatedImage(kind) }
 
     public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
-        let left = max(0, x), top = max(0, y), right = min(self.width, x + width), bottom = min(self.height, y + height)
-        let covered = left == x && top == y && right == x + width && bottom == y + height
+        let covered = x >= 0 && y >= 0 && x + width <= self.width && y + height <= self.height
         var out = covered ? RGBImage(uninitializedWidth: width, height: height) : RGBImage(width: width, height: height, fill: properties.background)
-        guard right > left, bottom > top else { return out }
+        try out.withPixelBuffer { try render(x: x, y: y, width: width, height: height, threads: threads, half: false, into: $0) }
+        return out
+    }
+
+    /// At half scale through the scaled IDCT, for regions aligned to the intervals and MCU rows that end
+    /// on them or at the slide's edges: the copy path's level 1 without decoding level 0 at full size.
+    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int, into destination: PixelBuffer) throws -> Bool {
+        let iw = jpeg.intervalWidth, mh = jpeg.mcuHeight
+        guard x >= 0, y >= 0, x % iw == 0, y % mh == 0, width > 0, height > 0,
+              x + width == self.width || (x + width < self.width && width % iw == 0),
+              y + height == self.height || (y + height < self.height && height % mh == 0),
+              destination.width == (width + 1) / 2, destination.height == (height + 1) / 2 else { return false }
+        try render(x: x, y: y, width: width, height: height, threads: threads, half: true, into: destination)
+        return true
+    }
+
+    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? {
+        var out = RGBImage(uninitializedWidth: (width + 1) / 2, height: (height + 1) / 2)
+        return try out.withPixelBuffer({ try readRegionAtHalfScale(x: x, y: y, width: width, height: height, threads: threads, into: $0) }) ? out : nil
+    }
+
+    /// Decodes the region's intervals into `buffer` (the region's size, or half of it): blocks of MCU rows,
+    /// a few per thread, each as streams at most `streamWidth` wide.
+    private func render(x: Int, y: Int, width: Int, height: Int, threads: Int, half: Bool, into buffer: PixelBuffer) throws {
+        let left = max(0, x), top = max(0, y), right = min(self.width, x + width), bottom = min(self.height, y + height)
+        guard right > left, bottom > top else { return }
         let iw = jpeg.intervalWidth, mh = jpeg.mcuHeight
         let c0 = left / iw, c1 = (right + iw - 1) / iw
         let r0 = top / mh, r1 = (bottom + mh - 1) / mh
-        // Blocks of MCU rows, a few per thread; each decoded as streams at most `streamWidth` wide.
         let rowsPerBlock = max(1, (r1 - r0 + 2 * threads - 1) / (2 * threads))
         let blocks = (r1 - r0 + rowsPerBlock - 1) / rowsPerBlock
         let columnsPerStream = max(1, Self.streamWidth / iw)
-        try out.withPixelBuffer { buffer in
-            try Parallel.forEach(blocks, threads: threads) { block in
-                let ra = r0 + block * rowsPerBlock, rb = min(r1, ra + rowsPerBlock)
-                let data = try self.file.read(at: self.rowStarts[ra], count: self.rowStarts[rb] - self.rowStarts[ra])
-                let intervals = RestartIntervalJPEG.intervals(in: data[...])
-                guard intervals.count == (rb - ra) * self.intervalsPerRow else {
-                    throw SourceError(self.path, "MCU rows \(ra)-\(rb - 1) hold \(intervals.count) restart intervals, not \((rb - ra) * self.intervalsPerRow)")
-                }
-                for ca in stride(from: c0, to: c1, by: columnsPerStream) {
-                    let cb = min(c1, ca + columnsPerStream)
-                    let picked = (ra..<rb).flatMap { row in intervals[((row - ra) * self.intervalsPerRow + ca)..<((row - ra) * self.intervalsPerRow + cb)] }
-                    // The stream's pixels: its intervals, cut at the slide's right and bottom edges.
-                    let sx = ca * iw, sy = ra * mh
-                    let sw = min((cb - ca) * iw, self.width - sx), sh = min((rb - ra) * mh, self.height - sy)
-                    let stream = self.jpeg.stream(width: sw, height: sh, intervals: picked)
+        try Parallel.forEach(blocks, threads: threads) { block in
+            let ra = r0 + block * rowsPerBlock, rb = min(r1, ra + rowsPerBlock)
+            let data = try self.file.read(at: self.rowStarts[ra], count: self.rowStarts[rb] - self.rowStarts[ra])
+            let intervals = RestartIntervalJPEG.intervals(in: data[...])
+            guard intervals.count == (rb - ra) * self.intervalsPerRow else {
+                throw SourceError(self.path, "MCU rows \(ra)-\(rb - 1) hold \(intervals.count) restart intervals, not \((rb - ra) * self.intervalsPerRow)")
+            }
+            for ca in stride(from: c0, to: c1, by: columnsPerStream) {
+                let cb = min(c1, ca + columnsPerStream)
+                let picked = (ra..<rb).flatMap { row in intervals[((row - ra) * self.intervalsPerRow + ca)..<((row - ra) * self.intervalsPerRow + cb)] }
+                // The stream's pixels: its intervals, cut at the slide's right and bottom edges.
+                let sx = ca * iw, sy = ra * mh
+                let sw = min((cb - ca) * iw, self.width - sx), sh = min((rb - ra) * mh, self.height - sy)
+                let stream = self.jpeg.stream(width: sw, height: sh, intervals: picked)
+                if half {
+                    let target = buffer.window(x: (sx - x) / 2, y: (sy - y) / 2, width: (sw + 1) / 2, height: (sh + 1) / 2)
+                    do {
+                        guard try self.decoders.with({ try $0.decodeHalf(stream, into: target) }) else {
+                            throw CodecError("JPEG", "the stream is not \(sw)x\(sh)")
+                        }
+                    } catch let error as CodecError {
+                        throw SourceError(self.path, "level 0 is corrupt at (\(sx), \(sy)): \(error)")
+                    }
+                } else {
                     try self.decode(stream, width: sw, height: sh, at: (sx, sy), into: buffer, region: (x, y, left, top, right, bottom))
                 }
             }
         }
-        return out
     }
 
     /// Decodes one stream whose top-left pixel is `at` on the slide and puts its part of the region in place.

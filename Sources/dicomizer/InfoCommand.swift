@@ -48,7 +48,12 @@ struct InfoCommand: ParsableCommand {
         let associated = source.associatedImageKinds.map(\.rawValue)
         print("Associated:  \(associated.isEmpty ? "none" : associated.joined(separator: ", "))")
         if let raw = source.rawTiles {
-            print("Tile copy:   level-0 tiles can be copied (\(raw.encoding))")
+            let codec: String
+            switch raw.encoding {
+            case .jpeg(let rgbCoded): codec = rgbCoded ? "JPEG, RGB components" : "JPEG, YCbCr"
+            case .jpeg2000(_, let reversible): codec = reversible ? "JPEG 2000, reversible" : "JPEG 2000"
+            }
+            print("Tile copy:   level-0 tiles can be copied as \(raw.tileWidth)x\(raw.tileHeight) frames (\(codec))")
         } else {
             print("Tile copy:   no, level 0 will be encoded")
         }

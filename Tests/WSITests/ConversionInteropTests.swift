@@ -203,7 +203,7 @@ struct ConversionInteropTests {
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
-    @Test("Hamamatsu NDPI (level 0 read by us) and VMS (by OpenSlide): pixels match, pixel size and macro carried over, all valid",
+    @Test("Hamamatsu NDPI (level-0 frames cut from the scanner's JPEG) and VMS (read by OpenSlide): pixels match, pixel size, history and macro carried over, all valid",
           arguments: ["ndpi", "vms"])
     func hamamatsu(kind: String) throws {
         let dir = try TestSupport.temporaryDirectory()
@@ -211,25 +211,41 @@ struct ConversionInteropTests {
         let slide = try TestSupport.makeSlide(kind, in: dir, name: "slide.\(kind)", width: 2048, height: 1504, extra: ["--mpp", "0.5"])
         let out = dir.appendingPathComponent("out").path
         let report = try convert(slide, to: out)
-        // NDPI's level 0 is decoded by us (NDPISource), VMS's by OpenSlide.
-        #expect(report.format == (kind == "ndpi" ? "Hamamatsu NDPI" : "OpenSlide (hamamatsu)"))
-        // The source's tiles (restart intervals of 256 x 8) are no tile size for DICOM: 256 x 256 frames.
-        let levels = report.instances.filter { $0.kind == "volume" }
-        #expect(levels.map { [$0.width, $0.height] } == [[2048, 1504], [1024, 752], [512, 376], [256, 188]])
-        #expect(levels.allSatisfy { $0.tileWidth == 256 && $0.tileHeight == 256 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
+        let ndpi = kind == "ndpi"
+        #expect(report.format == (ndpi ? "Hamamatsu NDPI" : "OpenSlide (hamamatsu)"))
+        let levels = report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        // NDPI: frames of 2 x 64 restart intervals (256 x 8 pixels each), copied, so the pyramid ends a level
+        // earlier (at one 512-pixel tile); VMS: 256 x 256, encoded.
+        #expect(levels.map { [$0.width, $0.height] } == [[2048, 1504], [1024, 752], [512, 376]] + (ndpi ? [] : [[256, 188]]))
+        let tile = ndpi ? 512 : 256
+        #expect(levels.allSatisfy { $0.tileWidth == tile && $0.tileHeight == tile && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
+        #expect(levels[0].copiedFrames == (ndpi ? levels[0].frames : 0) && levels[0].photometricInterpretation == "YBR_FULL_422")
         #expect(report.instances.contains { $0.kind == "overview" })
         #expect(!report.warnings.contains { $0.contains("pixel size") }, "the source's pixel size was lost: \(report.warnings)")
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
         let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
+        // The scanner's JPEG step is part of the history where it is known (NDPI), then ours on computed levels.
+        #expect(dicom.dataSet.strings(.lossyImageCompressionMethod) == ["ISO_10918_1"])
+        let level1 = try DICOMFile(path: out + "/level-1.dcm")
+        #expect(level1.dataSet.strings(.lossyImageCompressionMethod) == (ndpi ? ["ISO_10918_1", "ISO_10918_1"] : ["ISO_10918_1"]))
 
-        // The scanner's JPEG step is part of the history where we know it (NDPI), then ours.
-        let methods = dicom.dataSet.strings(.lossyImageCompressionMethod)
-        #expect(methods == (kind == "ndpi" ? ["ISO_10918_1", "ISO_10918_1"] : ["ISO_10918_1"]))
+        // Copied NDPI frames hold the scanner's own pixels (only chroma upsampling at interval edges differs).
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: ndpi ? 0.1 : 3, levels: ndpi ? 3 : 4, associated: ["overview"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.count == (ndpi ? 4 : 5) && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+    }
 
+    @Test("NDPI re-encoded (--reencode): level 0 decoded from rectangles of restart intervals, valid, pixels within JPEG tolerance")
+    func ndpiReencoded() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("ndpi", in: dir, name: "slide.ndpi", width: 2000, height: 1500)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out, ["--reencode"])
+        #expect(report.instances.allSatisfy { $0.copiedFrames == 0 })
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
-        #expect(verdict.dciodvfy_errors.count == 5 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
     }
 }
 

@@ -1,0 +1,65 @@
+import Foundation
+import WSICodecs
+
+/// Level-0 DICOM frames cut from a single JPEG with restart markers (Hamamatsu NDPI) without decoding:
+/// a frame is a block of whole intervals, `across` intervals by `down` rows of MCUs, copied byte for byte
+/// into a stream of its own (`RestartIntervalJPEG`). Frames at the right and bottom edges, which the
+/// intervals do not fill, repeat the last interval of the row and the last row of MCUs: DICOM leaves the
+/// pixels beyond the total pixel matrix undefined and readers crop them, so no pixel is re-encoded.
+///
+/// The converter asks for the frames of one row at a time, in parallel: that row's intervals are read
+/// and split once, and kept until the next row is asked for.
+final class RestartIntervalTiles: RawTileSource, @unchecked Sendable {
+    let tileWidth: Int
+    let tileHeight: Int
+    let encoding = RawTileEncoding.jpeg(rgbCoded: false)
+    private let file: ReadOnlyFile
+    private let jpeg: RestartIntervalJPEG
+    private let rowStarts: [Int]
+    private let intervalsPerRow: Int
+    private let across: Int
+    private let down: Int
+    private let lock = NSLock()
+    private var band: (row: Int, intervals: [ArraySlice<UInt8>], rows: Int)?
+
+    /// Frames about `target` pixels square, in whole intervals and MCU rows (even sizes, as DICOM wants).
+    init(file: ReadOnlyFile, jpeg: RestartIntervalJPEG, rowStarts: [Int], intervalsPerRow: Int, target: Int = 512) {
+        self.file = file
+        self.jpeg = jpeg
+        self.rowStarts = rowStarts
+        self.intervalsPerRow = intervalsPerRow
+        across = max(1, min(intervalsPerRow, (target + jpeg.intervalWidth / 2) / jpeg.intervalWidth))
+        tileWidth = across * jpeg.intervalWidth
+        down = max(1, (tileWidth + jpeg.mcuHeight / 2) / jpeg.mcuHeight)
+        tileHeight = down * jpeg.mcuHeight
+    }
+
+    func rawTile(col: Int, row: Int) throws -> [UInt8]? {
+        let (intervals, rows) = try intervals(ofTileRow: row)
+        var picked: [ArraySlice<UInt8>] = []
+        picked.reserveCapacity(across * down)
+        for r in 0..<down {
+            let mcuRow = min(r, rows - 1)
+            for c in 0..<across {
+                picked.append(intervals[mcuRow * intervalsPerRow + min(col * across + c, intervalsPerRow - 1)])
+            }
+        }
+        return jpeg.stream(width: tileWidth, height: tileHeight, intervals: picked)
+    }
+
+    /// The intervals of a row of frames (its MCU rows, fewer at the bottom), read once for all its frames.
+    private func intervals(ofTileRow row: Int) throws -> ([ArraySlice<UInt8>], Int) {
+        try lock.withLock {
+            if let band, band.row == row { return (band.intervals, band.rows) }
+            let first = row * down, last = min(rowStarts.count - 1, first + down)
+            guard first < last else { throw SourceError(file.path, "no MCU rows for frame row \(row)") }
+            let data = try file.read(at: rowStarts[first], count: rowStarts[last] - rowStarts[first])
+            let intervals = RestartIntervalJPEG.intervals(in: data[...])
+            guard intervals.count == (last - first) * intervalsPerRow else {
+                throw SourceError(file.path, "MCU rows \(first)-\(last - 1) hold \(intervals.count) restart intervals, not \((last - first) * intervalsPerRow)")
+            }
+            band = (row, intervals, last - first)
+            return (intervals, last - first)
+        }
+    }
+}
