@@ -25,11 +25,8 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
     public let rawTiles: (any RawTileSource)?
 
     private let openSlide: OpenSlideSource
-    private let file: ReadOnlyFile
-    private let jpeg: RestartIntervalJPEG
-    private let intervalsPerRow: Int
-    /// File offset of each MCU row's first interval, and the end of the last row's data.
-    private let rowStarts: [Int]
+    private let index: RestartIntervalIndex
+    private var jpeg: RestartIntervalJPEG { index.jpeg }
     private let decoders = HandlePool { JPEGDecoder() }
     /// Widest stream decoded at once (JPEG allows 65,535; narrower streams spread a region over cores).
     private static let streamWidth = 8192
@@ -39,7 +36,7 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
         self.openSlide = openSlide
         width = openSlide.width
         height = openSlide.height
-        file = try ReadOnlyFile(path: path)
+        let file = try ReadOnlyFile(path: path)
         let ndpi = try NDPIFile(file: file)
         guard let level = ndpi.directories.filter({ ($0.sourceLens ?? 0) > 0 && $0.focalPlane == 0 && $0.compression == 7 })
             .max(by: { $0.width < $1.width }),
@@ -47,59 +44,13 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
             throw SourceError(path, "no single-strip JPEG level 0 of OpenSlide's size")
         }
         let start = level.stripOffsets[0], count = level.stripByteCounts[0]
-        guard count > 4, start + count <= file.size else { throw SourceError(path, "level 0 lies past the end of the file") }
-        jpeg = try RestartIntervalJPEG(header: try file.read(at: start, count: min(count, 1 << 16))[...])
-        let mcusPerRow = (width + jpeg.mcuWidth - 1) / jpeg.mcuWidth
-        guard mcusPerRow % jpeg.restartInterval == 0 else { throw SourceError(path, "restart intervals do not tile the rows") }
-        intervalsPerRow = mcusPerRow / jpeg.restartInterval
-        let rows = (height + jpeg.mcuHeight - 1) / jpeg.mcuHeight
-        let tail = try file.read(at: start + count - 2, count: 2)
-        let end = tail == [0xFF, 0xD9] ? start + count - 2 : start + count
-        rowStarts = try Self.rowStarts(file: file, strip: start..<end, header: jpeg.header.count, mcuStarts: level.mcuStarts,
-                                       rows: rows, intervalsPerRow: intervalsPerRow) + [end]
-
-        rawTiles = jpeg.subsampling == .s422 || jpeg.subsampling == .s420
-            ? RestartIntervalTiles(file: file, jpeg: jpeg, rowStarts: rowStarts, intervalsPerRow: intervalsPerRow) : nil
+        index = try RestartIntervalIndex(file: file, strip: start..<(start + count), width: width, height: height, mcuStarts: level.mcuStarts)
+        rawTiles = index.jpeg.subsampling == .s422 || index.jpeg.subsampling == .s420 ? RestartIntervalTiles(index: index) : nil
         var properties = openSlide.properties
         properties.lossyMethod = "ISO_10918_1"
         properties.lossyRatio = Double(width * height * 3) / Double(count)
         self.properties = properties
         try verifyAgainstOpenSlide()
-    }
-
-    /// Where each MCU row starts: from the file's McuStarts when they hold up (each after a restart
-    /// marker), else by one pass over the strip counting restart markers.
-    private static func rowStarts(file: ReadOnlyFile, strip: Range<Int>, header: Int, mcuStarts: [Int]?, rows: Int,
-                                  intervalsPerRow: Int) throws -> [Int] {
-        if let mcuStarts, mcuStarts.count == rows * intervalsPerRow, mcuStarts.first == header {
-            let starts = (0..<rows).map { strip.lowerBound + mcuStarts[$0 * intervalsPerRow] }
-            let valid = try zip(starts, starts.dropFirst()).allSatisfy { previous, next in
-                guard next > previous, next <= strip.upperBound else { return false }
-                let marker = try file.read(at: next - 2, count: 2)
-                return marker[0] == 0xFF && marker[1] & 0xF8 == 0xD0
-            }
-            if valid { return starts }
-        }
-        var starts = [strip.lowerBound + header]
-        var markers = 0
-        var offset = strip.lowerBound + header
-        var previousFF = false
-        let chunk = 16 << 20
-        while offset < strip.upperBound && starts.count < rows {
-            let bytes = try file.read(at: offset, count: min(chunk, strip.upperBound - offset))
-            for (i, byte) in bytes.enumerated() {
-                if previousFF, byte & 0xF8 == 0xD0 {
-                    markers += 1
-                    if markers % intervalsPerRow == 0 { starts.append(offset + i + 1) }
-                }
-                previousFF = byte == 0xFF
-            }
-            offset += bytes.count
-        }
-        guard starts.count == rows else {
-            throw SourceError(file.path, "level 0 has \(markers + 1) restart intervals, not the \(rows * intervalsPerRow) of its size")
-        }
-        return starts
     }
 
     /// Decodes a region both ways and compares: a file we misread must not become a wrong DICOM slide.
@@ -155,14 +106,10 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
         let columnsPerStream = max(1, Self.streamWidth / iw)
         try Parallel.forEach(blocks, threads: threads) { block in
             let ra = r0 + block * rowsPerBlock, rb = min(r1, ra + rowsPerBlock)
-            let data = try self.file.read(at: self.rowStarts[ra], count: self.rowStarts[rb] - self.rowStarts[ra])
-            let intervals = RestartIntervalJPEG.intervals(in: data[...])
-            guard intervals.count == (rb - ra) * self.intervalsPerRow else {
-                throw SourceError(self.path, "MCU rows \(ra)-\(rb - 1) hold \(intervals.count) restart intervals, not \((rb - ra) * self.intervalsPerRow)")
-            }
+            let intervals = try self.index.intervals(rows: ra..<rb)
             for ca in stride(from: c0, to: c1, by: columnsPerStream) {
                 let cb = min(c1, ca + columnsPerStream)
-                let picked = (ra..<rb).flatMap { row in intervals[((row - ra) * self.intervalsPerRow + ca)..<((row - ra) * self.intervalsPerRow + cb)] }
+                let picked = (ra..<rb).flatMap { row in intervals[((row - ra) * self.index.intervalsPerRow + ca)..<((row - ra) * self.index.intervalsPerRow + cb)] }
                 // The stream's pixels: its intervals, cut at the slide's right and bottom edges.
                 let sx = ca * iw, sy = ra * mh
                 let sw = min((cb - ca) * iw, self.width - sx), sh = min((rb - ra) * mh, self.height - sy)

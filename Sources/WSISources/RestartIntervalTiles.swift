@@ -13,21 +13,18 @@ final class RestartIntervalTiles: RawTileSource, @unchecked Sendable {
     let tileWidth: Int
     let tileHeight: Int
     let encoding = RawTileEncoding.jpeg(rgbCoded: false)
-    private let file: ReadOnlyFile
-    private let jpeg: RestartIntervalJPEG
-    private let rowStarts: [Int]
-    private let intervalsPerRow: Int
+    private let index: RestartIntervalIndex
+    private var jpeg: RestartIntervalJPEG { index.jpeg }
+    private var intervalsPerRow: Int { index.intervalsPerRow }
     private let across: Int
     private let down: Int
     private let lock = NSLock()
     private var band: (row: Int, intervals: [ArraySlice<UInt8>], rows: Int)?
 
     /// Frames about `target` pixels square, in whole intervals and MCU rows (even sizes, as DICOM wants).
-    init(file: ReadOnlyFile, jpeg: RestartIntervalJPEG, rowStarts: [Int], intervalsPerRow: Int, target: Int = 512) {
-        self.file = file
-        self.jpeg = jpeg
-        self.rowStarts = rowStarts
-        self.intervalsPerRow = intervalsPerRow
+    init(index: RestartIntervalIndex, target: Int = 512) {
+        self.index = index
+        let jpeg = index.jpeg, intervalsPerRow = index.intervalsPerRow
         across = max(1, min(intervalsPerRow, (target + jpeg.intervalWidth / 2) / jpeg.intervalWidth))
         tileWidth = across * jpeg.intervalWidth
         down = max(1, (tileWidth + jpeg.mcuHeight / 2) / jpeg.mcuHeight)
@@ -51,13 +48,9 @@ final class RestartIntervalTiles: RawTileSource, @unchecked Sendable {
     private func intervals(ofTileRow row: Int) throws -> ([ArraySlice<UInt8>], Int) {
         try lock.withLock {
             if let band, band.row == row { return (band.intervals, band.rows) }
-            let first = row * down, last = min(rowStarts.count - 1, first + down)
-            guard first < last else { throw SourceError(file.path, "no MCU rows for frame row \(row)") }
-            let data = try file.read(at: rowStarts[first], count: rowStarts[last] - rowStarts[first])
-            let intervals = RestartIntervalJPEG.intervals(in: data[...])
-            guard intervals.count == (last - first) * intervalsPerRow else {
-                throw SourceError(file.path, "MCU rows \(first)-\(last - 1) hold \(intervals.count) restart intervals, not \((last - first) * intervalsPerRow)")
-            }
+            let first = row * down, last = min(index.rows, first + down)
+            guard first < last else { throw SourceError(index.file.path, "no MCU rows for frame row \(row)") }
+            let intervals = try index.intervals(rows: first..<last)
             band = (row, intervals, last - first)
             return (intervals, last - first)
         }
