@@ -60,7 +60,8 @@ public final class SlideLibrary: @unchecked Sendable {
             ordered = slides
             slidesByID = Dictionary(slides.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         }
-        logger.info("indexed \(slides.count) slides from \(next.values.filter { $0.file != nil }.count) instances under \(root)")
+        let instances = next.values.filter { $0.file != nil }.count
+        logger.info("indexed \(slides.count) slide\(slides.count == 1 ? "" : "s") from \(instances) instance\(instances == 1 ? "" : "s") under \(root)")
         return true
     }
 

@@ -99,8 +99,7 @@ struct ConvertCommand: AsyncParsableCommand {
             }
             let bytes = result.instances.reduce(0) { $0 + $1.bytes }
             let copied = result.instances.reduce(0) { $0 + $1.copiedFrames }
-            let count = result.instances.count
-            print("Wrote \(count) instance\(count == 1 ? "" : "s") (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied) tile\(copied == 1 ? "" : "s") copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
+            print("Wrote \(result.instances.count.counted("instance")) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied.counted("tile")) copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
             if let exporter {
                 let summary = try await sendFolder(outputDirectory, with: exporter, quiet: quiet)
                 if !summary.failed.isEmpty { throw ExitCode.failure }

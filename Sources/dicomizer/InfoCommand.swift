@@ -75,7 +75,7 @@ struct InfoCommand: ParsableCommand {
                 let h = ds.int(.totalPixelMatrixRows) ?? ds.int(.rows) ?? 0
                 let tiles = "\(ds.int(.columns) ?? 0)x\(ds.int(.rows) ?? 0)"
                 let syntax = TransferSyntax(rawValue: file.transferSyntaxUID)?.name ?? file.transferSyntaxUID
-                let line = "\(name): \(type), \(w) x \(h), tiles \(tiles), \(file.numberOfFrames) frames, \(syntax), \(ds.string(.photometricInterpretation) ?? "?")"
+                let line = "\(name): \(type), \(w) x \(h), tiles \(tiles), \(file.numberOfFrames.counted("frame")), \(syntax), \(ds.string(.photometricInterpretation) ?? "?")"
                 // Pyramid levels largest first, then label, overview, thumbnail.
                 let order = ["LABEL": 1, "OVERVIEW": 2, "THUMBNAIL": 3][(ds.strings(.imageType) ?? []).dropFirst(2).first ?? ""] ?? 0
                 rows.append((order * 1_000_000_000_000 - w * h, line))
