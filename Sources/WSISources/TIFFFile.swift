@@ -38,13 +38,18 @@ struct TIFFDirectory: Sendable {
 }
 
 /// An open libtiff handle. libtiff handles are not thread-safe, so every call goes through one lock;
-/// libtiff's errors land in a per-handle buffer and come out as `SourceError`s.
+/// libtiff's errors land in a per-handle buffer and come out as `SourceError`s. Stored tile bytes, the
+/// hot path of a copy, are read by position from a descriptor of their own instead, by any number of
+/// threads at once, from each directory's tile offsets (fetched from libtiff once).
 final class TIFFFile: @unchecked Sendable {
     let path: String
     private let handle: OpaquePointer
     private let errors: UnsafeMutablePointer<ctiff_errors>
     private let lock = NSLock()
     private var current = 0
+    private let contents: ReadOnlyFile
+    /// Each directory's tile offsets and byte counts, once read (under `lock`).
+    private var tileLocations: [Int: (offsets: [UInt64], counts: [UInt64])] = [:]
     let directories: [TIFFDirectory]
     let strings: [UInt32: String]
 
@@ -59,6 +64,11 @@ final class TIFFFile: @unchecked Sendable {
             throw SourceError(path, "not a readable TIFF file" + (message.isEmpty ? "" : " (\(message))"))
         }
         self.handle = handle
+        do { contents = try ReadOnlyFile(path: path) } catch {
+            TIFFClose(handle)
+            errors.deallocate()
+            throw error
+        }
         var directories = [TIFFDirectory]()
         var index = 0
         repeat {
@@ -159,15 +169,27 @@ final class TIFFFile: @unchecked Sendable {
 
     /// The stored bytes of one tile; nil where the file has none (a sparse tile).
     func rawTile(directory: Int, index: Int) throws -> [UInt8]? {
+        let (offsets, counts) = try locations(directory)
+        guard index >= 0 && index < counts.count else { throw SourceError(path, "tile \(index) is not in TIFF directory \(directory)") }
+        let size = counts[index]
+        if size == 0 { return nil }
+        guard size < 64 << 20 else { throw SourceError(path, "tile \(index) claims \(size) bytes") }
+        guard offsets[index] < UInt64(Int.max), offsets[index] + size <= UInt64(contents.size) else {
+            throw SourceError(path, "tile \(index) is truncated or unreadable: it lies past the end of the file")
+        }
+        return try contents.read(at: Int(offsets[index]), count: Int(size))
+    }
+
+    /// A directory's tile offsets and byte counts, read from libtiff the first time they are wanted.
+    private func locations(_ directory: Int) throws -> (offsets: [UInt64], counts: [UInt64]) {
         try lock.withLock {
+            if let known = tileLocations[directory] { return known }
             try select(directory)
-            let size = TIFFGetStrileByteCount(handle, UInt32(index))
-            if size == 0 { return nil }
-            guard size < 64 << 20 else { throw SourceError(path, "tile \(index) claims \(size) bytes") }
-            var data = [UInt8](repeating: 0, count: Int(size))
-            let read = data.withUnsafeMutableBytes { TIFFReadRawTile(handle, UInt32(index), $0.baseAddress, tmsize_t(size)) }
-            guard read == tmsize_t(size) else { throw SourceError(path, "tile \(index) is truncated or unreadable: \(lastError)") }
-            return data
+            let count = Int(TIFFIsTiled(handle) != 0 ? TIFFNumberOfTiles(handle) : TIFFNumberOfStrips(handle))
+            let offsets = (0..<count).map { TIFFGetStrileOffset(handle, UInt32($0)) }
+            let counts = (0..<count).map { TIFFGetStrileByteCount(handle, UInt32($0)) }
+            tileLocations[directory] = (offsets, counts)
+            return (offsets, counts)
         }
     }
 
@@ -210,13 +232,8 @@ final class TIFFFile: @unchecked Sendable {
 
     /// The stored bytes of all tiles of a directory (for the compression ratio of copied tiles).
     func totalTileBytes(directory: Int) -> UInt64 {
-        lock.withLock {
-            guard (try? select(directory)) != nil else { return 0 }
-            let count = directories[directory].tilesAcross * directories[directory].tilesDown
-            var total: UInt64 = 0
-            for i in 0..<count { total += TIFFGetStrileByteCount(handle, UInt32(i)) }
-            return total
-        }
+        guard let (_, counts) = try? locations(directory) else { return 0 }
+        return counts.reduce(0, +)
     }
 
     func tileIndex(directory: Int, col: Int, row: Int) -> Int { row * directories[directory].tilesAcross + col }
