@@ -16,6 +16,8 @@ public final class SlideConverter {
     public static let version = "0.1.0"
     /// Pixel size assumed when neither the source nor the metadata gives one.
     public static let assumedMicrometresPerPixel = 0.25
+    /// Decoders for copied frames that feed the level below.
+    private let halfDecoders = HandlePool { JPEGDecoder() }
 
     public init(source: any SlideSource, options: ConversionOptions, progress: (@Sendable (ConversionProgress) -> Void)? = nil) {
         self.source = source
@@ -74,6 +76,7 @@ public final class SlideConverter {
         let top = copiedLevels.isEmpty ? source : copiedLevels[pass].source
 
         var (metadata, warnings) = mergedMetadata()
+        warnings = source.readerNotes + warnings
         let props = source.properties
         let name = ((source.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let identity = WSISlideIdentity(metadata: metadata, fallbackName: name, now: Self.now())
@@ -178,10 +181,11 @@ public final class SlideConverter {
                     let next = levels[pass + 1]
                     try next.band.withPixelBuffer { band in
                         let target = band.window(x: x / 2, y: next.rowsFilled, width: (width + 1) / 2, height: (bandHeight + 1) / 2)
-                        // Copied tiles need no pixels at full size: decode at half scale, straight into place.
-                        if passCopy != nil,
-                           try top.readRegionAtHalfScale(x: x, y: y, width: width, height: bandHeight, threads: options.threads, into: target) {
-                            try writeTiles(of: first, pixels: nil, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
+                        // Copied JPEG frames need no pixels at full size: each worker decodes the frame it has
+                        // just read at half scale (the scaled IDCT), straight into place.
+                        if let passCopy, case .jpeg = passCopy.encoding {
+                            try writeTiles(of: first, pixels: nil, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
+                                           halvingInto: target, to: frameWriter)
                             return
                         }
                         // Otherwise each worker halves the tile it has just encoded (or copied), while it is in cache.
@@ -361,13 +365,29 @@ public final class SlideConverter {
         let background = source.properties.background
         let frames: [[UInt8]]
         if let copy {
+            let decoders = halfDecoders, path = source.path
+            let visibleWidth = level.width, visibleHeight = min(th, level.height - row * th)
             let results = try Parallel.map(columns, threads: options.threads) { i -> (frame: [UInt8], copied: Bool) in
                 if let half, let pixels {
                     pixels.withReadOnlyPixelBuffer { Self.halve(column: i, of: Self.tileWindow(i, of: $0, tileWidth: tw), into: half, tileWidth: tw) }
                 }
-                if let frame = try copy.rawTile(col: firstColumn + i, row: row) { return (frame, true) }
+                // Without pixels, the level below comes from the frame itself, decoded at half scale.
+                let halfTile = half.map { half in
+                    let width = min(tw, visibleWidth - (firstColumn + i) * tw)
+                    return half.window(x: i * tw / 2, y: 0, width: (width + 1) / 2, height: (visibleHeight + 1) / 2)
+                }
+                if let frame = try copy.rawTile(col: firstColumn + i, row: row) {
+                    if let halfTile, pixels == nil {
+                        try Self.decodeAtHalfScale(frame, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
+                                                   tile: (firstColumn + i, row), of: path)
+                    }
+                    return (frame, true)
+                }
                 // A tile the source lacks (sparse files): background, or the pixels when there are some.
-                guard let pixels else { return (try codec.encode(RGBImage(width: tw, height: th, fill: background)), false) }
+                guard let pixels else {
+                    if let halfTile { RGBImage(width: halfTile.width, height: halfTile.height, fill: background).copy(into: halfTile, x: 0, y: 0) }
+                    return (try codec.encode(RGBImage(width: tw, height: th, fill: background)), false)
+                }
                 return (try codec.encode(pixels.crop(x: i * tw, y: 0, width: tw, height: th, fill: background)), false)
             }
             frames = results.map(\.frame)
@@ -386,6 +406,24 @@ public final class SlideConverter {
             }
         }
         try writer.append(frames, to: level.writer)
+    }
+
+    /// Decodes a copied tw x th JPEG frame at half size into `destination`, its visible part halved
+    /// (rounded up): straight into place for whole tiles, through a scratch tile at the slide's edges.
+    private static func decodeAtHalfScale(_ frame: [UInt8], tileWidth tw: Int, tileHeight th: Int, into destination: PixelBuffer,
+                                          decoders: HandlePool<JPEGDecoder>, tile: (col: Int, row: Int), of path: String) throws {
+        do {
+            try decoders.with { decoder in
+                if destination.width == tw / 2, destination.height == th / 2, try decoder.decodeHalf(frame, into: destination) { return }
+                var tile = RGBImage(uninitializedWidth: tw / 2, height: th / 2)
+                guard try tile.withPixelBuffer({ try decoder.decodeHalf(frame, into: $0) }) else {
+                    throw CodecError("JPEG", "the frame is not \(tw)x\(th)")
+                }
+                tile.crop(x: 0, y: 0, width: destination.width, height: destination.height).copy(into: destination, x: 0, y: 0)
+            }
+        } catch let error as CodecError {
+            throw SourceError(path, "tile (\(tile.col), \(tile.row)) is corrupt: \(error)")
+        }
     }
 
     /// The part of tile column `column` inside a window of pixels (edge tiles are narrower).

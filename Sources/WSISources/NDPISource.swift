@@ -4,7 +4,8 @@ import WSICodecs
 /// Hamamatsu NDPI, with level 0 read by us. Each level of an NDPI is one JPEG whose restart markers cut
 /// it into intervals of a few MCUs (160 x 8 pixels, say), and any rectangle of whole intervals is a valid
 /// JPEG of its own (`RestartIntervalJPEG`). So level 0 becomes DICOM frames without decoding
-/// (`RestartIntervalTiles`), and where pixels are needed (level 1 at half scale, `--reencode`) a region's
+/// (`RestartIntervalTiles`, whose frames the converter decodes at half scale for level 1), and where
+/// pixels are needed (`--reencode`, the tile server) a region's
 /// intervals are gathered into one stream per block of MCU rows, decoded by TurboJPEG in one call, blocks
 /// in parallel. OpenSlide, which decodes one interval at a time with a decoder set up afresh, would leave
 /// the codec a small part of the time.
@@ -72,30 +73,13 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
     public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
         let covered = x >= 0 && y >= 0 && x + width <= self.width && y + height <= self.height
         var out = covered ? RGBImage(uninitializedWidth: width, height: height) : RGBImage(width: width, height: height, fill: properties.background)
-        try out.withPixelBuffer { try render(x: x, y: y, width: width, height: height, threads: threads, half: false, into: $0) }
+        try out.withPixelBuffer { try render(x: x, y: y, width: width, height: height, threads: threads, into: $0) }
         return out
     }
 
-    /// At half scale through the scaled IDCT, for regions aligned to the intervals and MCU rows that end
-    /// on them or at the slide's edges: the copy path's level 1 without decoding level 0 at full size.
-    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int, into destination: PixelBuffer) throws -> Bool {
-        let iw = jpeg.intervalWidth, mh = jpeg.mcuHeight
-        guard x >= 0, y >= 0, x % iw == 0, y % mh == 0, width > 0, height > 0,
-              x + width == self.width || (x + width < self.width && width % iw == 0),
-              y + height == self.height || (y + height < self.height && height % mh == 0),
-              destination.width == (width + 1) / 2, destination.height == (height + 1) / 2 else { return false }
-        try render(x: x, y: y, width: width, height: height, threads: threads, half: true, into: destination)
-        return true
-    }
-
-    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? {
-        var out = RGBImage(uninitializedWidth: (width + 1) / 2, height: (height + 1) / 2)
-        return try out.withPixelBuffer({ try readRegionAtHalfScale(x: x, y: y, width: width, height: height, threads: threads, into: $0) }) ? out : nil
-    }
-
-    /// Decodes the region's intervals into `buffer` (the region's size, or half of it): blocks of MCU rows,
+    /// Decodes the region's intervals into `buffer` (the region's size): blocks of MCU rows,
     /// a few per thread, each as streams at most `streamWidth` wide.
-    private func render(x: Int, y: Int, width: Int, height: Int, threads: Int, half: Bool, into buffer: PixelBuffer) throws {
+    private func render(x: Int, y: Int, width: Int, height: Int, threads: Int, into buffer: PixelBuffer) throws {
         let left = max(0, x), top = max(0, y), right = min(self.width, x + width), bottom = min(self.height, y + height)
         guard right > left, bottom > top else { return }
         let iw = jpeg.intervalWidth, mh = jpeg.mcuHeight
@@ -114,18 +98,7 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
                 let sx = ca * iw, sy = ra * mh
                 let sw = min((cb - ca) * iw, self.width - sx), sh = min((rb - ra) * mh, self.height - sy)
                 let stream = self.jpeg.stream(width: sw, height: sh, intervals: picked)
-                if half {
-                    let target = buffer.window(x: (sx - x) / 2, y: (sy - y) / 2, width: (sw + 1) / 2, height: (sh + 1) / 2)
-                    do {
-                        guard try self.decoders.with({ try $0.decodeHalf(stream, into: target) }) else {
-                            throw CodecError("JPEG", "the stream is not \(sw)x\(sh)")
-                        }
-                    } catch let error as CodecError {
-                        throw SourceError(self.path, "level 0 is corrupt at (\(sx), \(sy)): \(error)")
-                    }
-                } else {
-                    try self.decode(stream, width: sw, height: sh, at: (sx, sy), into: buffer, region: (x, y, left, top, right, bottom))
-                }
+                try self.decode(stream, width: sw, height: sh, at: (sx, sy), into: buffer, region: (x, y, left, top, right, bottom))
             }
         }
     }

@@ -14,6 +14,8 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
     public let properties: SourceProperties
     public let associatedImageKinds: [AssociatedImageKind]
     private let associatedNames: [AssociatedImageKind: String]
+    /// Set by `SlideOpener` before the source is shared.
+    public internal(set) var readerNotes: [String] = []
 
     /// The vendor OpenSlide detects for `path`, or nil when it does not read it.
     public static func vendor(of path: String) -> String? {

@@ -31,8 +31,13 @@ public enum SlideOpener {
             let vendor = OpenSlideSource.vendor(of: path)
             if let vendor, vendor != "aperio", vendor != "generic-tiff" {
                 let openSlide = try OpenSlideSource(path: path)
-                // NDPI's level 0 decoded directly where the file holds up to the checks; else all through OpenSlide.
-                if vendor == "hamamatsu", let ndpi = try? NDPISource(path: path, openSlide: openSlide) { return ndpi }
+                // NDPI's level 0 read directly where the file holds up to the checks; else all through OpenSlide.
+                if vendor == "hamamatsu" {
+                    do { return try NDPISource(path: path, openSlide: openSlide) } catch {
+                        let reason = (error as? SourceError)?.reason ?? "\(error)"
+                        openSlide.readerNotes.append("level 0 is read through OpenSlide (slower, and no frame is copied): the direct NDPI reader refused the file: \(reason)")
+                    }
+                }
                 return openSlide
             }
             let file = try TIFFFile(path: path)

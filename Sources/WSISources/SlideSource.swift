@@ -17,26 +17,16 @@ public protocol SlideSource: AnyObject, Sendable {
     func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage
     /// Level-0 tiles that can become DICOM frames as they are; nil when the source's tiles cannot.
     var rawTiles: (any RawTileSource)? { get }
-    /// A level-0 region (aligned to the source's tiles) at half size, when the source can decode it so more
-    /// cheaply than at full size (JPEG's scaled IDCT); nil otherwise. Odd sizes round up.
-    func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage?
-    /// The same, decoded straight into `destination` (the region's size halved, rounded up); false, with
-    /// nothing written, when the source cannot.
-    func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int, into destination: PixelBuffer) throws -> Bool
+    /// What the reader had to settle for, for the report and `info` (a faster reader that refused the file).
+    var readerNotes: [String] { get }
     /// One of the source's own levels (`levels[index]`) as a slide of its own, whose level 0 it is:
     /// for copying the scanner's lower levels. nil where the source cannot read its levels apart.
     func pyramidLevel(_ index: Int) -> (any SlideSource)?
 }
 
 extension SlideSource {
-    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? { nil }
-    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int, into destination: PixelBuffer) throws -> Bool {
-        guard let image = try readRegionAtHalfScale(x: x, y: y, width: width, height: height, threads: threads),
-              image.width == destination.width, image.height == destination.height else { return false }
-        image.copy(into: destination, x: 0, y: 0)
-        return true
-    }
     public func pyramidLevel(_ index: Int) -> (any SlideSource)? { index == 0 ? self : nil }
+    public var readerNotes: [String] { [] }
 }
 
 /// One level of a source's own pyramid.

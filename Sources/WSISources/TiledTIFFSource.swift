@@ -193,60 +193,6 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         return out
     }
 
-    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage? {
-        guard decodesAtHalfScale(x: x, y: y, width: width, height: height) else { return nil }
-        var out = RGBImage(uninitializedWidth: (width + 1) / 2, height: (height + 1) / 2)
-        try out.withPixelBuffer { try decodeAtHalfScale(x: x, y: y, width: width, height: height, threads: threads, into: $0) }
-        return out
-    }
-
-    public func readRegionAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int, into destination: PixelBuffer) throws -> Bool {
-        guard decodesAtHalfScale(x: x, y: y, width: width, height: height),
-              destination.width == (width + 1) / 2, destination.height == (height + 1) / 2 else { return false }
-        try decodeAtHalfScale(x: x, y: y, width: width, height: height, threads: threads, into: destination)
-        return true
-    }
-
-    /// Whether a region can be decoded at half scale: JPEG tiles of even size, the region aligned to them.
-    private func decodesAtHalfScale(x: Int, y: Int, width: Int, height: Int) -> Bool {
-        let tw = base.tileWidth, th = base.tileHeight
-        return base.compression == 7 && tw % 2 == 0 && th % 2 == 0 && x % tw == 0 && y % th == 0 && x >= 0 && y >= 0
-            && x + width <= base.width && y + height <= base.height
-    }
-
-    /// Decodes the region's tiles at half scale (the scaled IDCT) straight into `buffer`, in parallel.
-    private func decodeAtHalfScale(x: Int, y: Int, width: Int, height: Int, threads: Int, into buffer: PixelBuffer) throws {
-        let tw = base.tileWidth, th = base.tileHeight
-        let outWidth = buffer.width, outHeight = buffer.height
-        let col0 = x / tw, row0 = y / th
-        let across = (width + tw - 1) / tw, down = (height + th - 1) / th
-        try Parallel.forEach(across * down, threads: threads) { i in
-            let col = col0 + i % across, row = row0 + i / across
-            let left = (col - col0) * tw / 2, top = (row - row0) * th / 2
-            let index = self.file.tileIndex(directory: self.base.index, col: col, row: row)
-            guard let raw = try self.file.rawTile(directory: self.base.index, index: index) else {
-                RGBImage(width: tw / 2, height: th / 2, fill: self.properties.background).copy(into: buffer, x: left, y: top)
-                return
-            }
-            let stream = self.completeStream(raw)
-            do {
-                try self.decoders.with { decoder in
-                    if left + tw / 2 <= outWidth && top + th / 2 <= outHeight,
-                       try decoder.decodeHalf(stream, into: buffer.window(x: left, y: top, width: tw / 2, height: th / 2)) {
-                        return
-                    }
-                    // Edge tiles: decode whole, keep the part inside the region.
-                    var tile = RGBImage(uninitializedWidth: tw / 2, height: th / 2)
-                    let fits = try tile.withPixelBuffer { try decoder.decodeHalf(stream, into: $0) }
-                    guard fits else { throw CodecError("JPEG", "tile is not \(tw)x\(th)") }
-                    tile.copy(into: buffer, x: left, y: top)
-                }
-            } catch let error as CodecError {
-                throw self.corrupt(col: col, row: row, error)
-            }
-        }
-    }
-
     /// Decodes a JPEG tile straight into place; false when it must go the general way (sparse, odd size).
     private func decodeJPEGTile(col: Int, row: Int, into destination: PixelBuffer) throws -> Bool {
         guard let raw = try file.rawTile(directory: base.index, index: file.tileIndex(directory: base.index, col: col, row: row)) else { return false }

@@ -28,6 +28,7 @@ struct InfoCommand: ParsableCommand {
         let p = source.properties
         print("File:        \(source.path)")
         print("Format:      \(source.formatName)")
+        for note in source.readerNotes { print("Note:        \(note)") }
         print("Size:        \(source.width) x \(source.height) pixels")
         if let x = p.mppX, let y = p.mppY {
             print("Resolution:  \(String(format: "%.4f", x)) x \(String(format: "%.4f", y)) µm/pixel")
