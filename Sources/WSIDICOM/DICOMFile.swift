@@ -18,13 +18,21 @@ public final class DICOMFile: @unchecked Sendable {
         public var description: String { "\(path): \(reason)" }
     }
 
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
+        let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw ReadError(path: path, reason: "cannot be read")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses bytes already in memory; `path` names them in errors.
+    public init(data: Data, path: String) throws {
+        self.path = path
+        let data = data.startIndex == 0 ? data : Data(data)  // the parser counts from 0
+        self.data = data
         var parser = Parser(data: data, path: path)
         guard data.count > 132, data[128] == 0x44, data[129] == 0x49, data[130] == 0x43, data[131] == 0x4D else {
             throw ReadError(path: path, reason: "not a DICOM Part 10 file (no DICM prefix)")
@@ -40,6 +48,8 @@ public final class DICOMFile: @unchecked Sendable {
         self.dataSet = dataSet
 
         let frames = dataSet.int(.numberOfFrames) ?? 1
+        // Number of Frames is an IS of at most 2^31 - 1; anything else is not a count to allocate by.
+        guard frames >= 1 && frames <= Int(Int32.max) else { throw ReadError(path: path, reason: "Number of Frames is \(frames)") }
         var fragmentsByFrame: [[Range<Int>]] = []
         if parser.position + 8 <= data.count, parser.peekTag() == .pixelData {
             let (_, length, valueStart) = try parser.readHeader(explicit: explicit)
@@ -58,7 +68,8 @@ public final class DICOMFile: @unchecked Sendable {
                     throw ReadError(path: path, reason: "\(fragments.count) fragments for \(frames) frames and no offset table")
                 }
             } else {
-                let frameLength = frames > 0 ? length / frames : 0
+                guard valueStart + length <= data.count else { throw ReadError(path: path, reason: "pixel data runs past the end of the file") }
+                let frameLength = length / frames
                 fragmentsByFrame = (0..<frames).map { [(valueStart + $0 * frameLength)..<(valueStart + ($0 + 1) * frameLength)] }
             }
         }
@@ -142,7 +153,7 @@ public final class DICOMFile: @unchecked Sendable {
 
         mutating func readDataSet(explicit: Bool, end: Int? = nil, until stop: (Tag) -> Bool) throws -> DataSet {
             var set = DataSet()
-            let limit = end ?? data.count
+            let limit = min(end ?? data.count, data.count)
             while position + 8 <= limit {
                 let tag = peekTag()
                 if tag == .itemDelimitation { position += 8; break }
@@ -160,7 +171,14 @@ public final class DICOMFile: @unchecked Sendable {
             return set
         }
 
+        /// Sequences nest this deep at most (WSI headers nest 4 or 5 deep); deeper is a broken or hostile file.
+        static let maximumDepth = 32
+        var depth = 0
+
         mutating func readItems(explicit: Bool, length: Int) throws -> [DataSet] {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maximumDepth else { throw fail("sequences nest deeper than \(Self.maximumDepth) at byte \(position)") }
             var items = [DataSet]()
             let end = length == 0xFFFF_FFFF ? Int.max : position + length
             while position + 8 <= min(end, data.count) {
@@ -192,7 +210,7 @@ public final class DICOMFile: @unchecked Sendable {
                 if tag == .sequenceDelimitation { break }
                 guard tag == .item, position + length <= data.count else { throw fail("broken pixel data fragment at byte \(position - 8)") }
                 if first {
-                    table = stride(from: 0, to: length, by: 4).map { u32(position + $0) }
+                    table = (0..<(length / 4)).map { u32(position + 4 * $0) }
                     first = false
                 } else {
                     fragments.append(position..<(position + length))

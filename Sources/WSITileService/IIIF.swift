@@ -64,7 +64,8 @@ public enum IIIF {
         } else if region != "full" {
             let isPercent = region.hasPrefix("pct:")
             let numbers = region.dropFirst(isPercent ? 4 : 0).split(separator: ",").map { Double($0) }
-            guard numbers.count == 4, numbers.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw bad("region '\(region)' is not valid") }
+            // Finite and below 2^31 (pixels or percent), so that every product and conversion below fits an Int.
+            guard numbers.count == 4, numbers.allSatisfy({ $0 != nil && $0! >= 0 && $0! < 2_147_483_648 }) else { throw bad("region '\(region)' is not valid") }
             var v = numbers.map { $0! }
             if isPercent { v = [v[0] * Double(imageWidth) / 100, v[1] * Double(imageHeight) / 100, v[2] * Double(imageWidth) / 100, v[3] * Double(imageHeight) / 100] }
             x = Int(v[0]); y = Int(v[1]); w = Int(v[2].rounded()); h = Int(v[3].rounded())
@@ -78,11 +79,11 @@ public enum IIIF {
         var spec = Substring(size)
         if spec.hasPrefix("^") { upscale = true; spec = spec.dropFirst() }
         var ow = w, oh = h
-        let maxScale = sqrt(Double(maxArea) / Double(w * h))
+        let maxScale = sqrt(Double(maxArea) / (Double(w) * Double(h)))
         if spec == "max" {
             if maxScale < 1 { ow = max(1, Int(Double(w) * maxScale)); oh = max(1, Int(Double(h) * maxScale)) }
         } else if spec.hasPrefix("pct:") {
-            guard let p = Double(spec.dropFirst(4)), p > 0 else { throw bad("size '\(size)' is not valid") }
+            guard let p = Double(spec.dropFirst(4)), p > 0, p < 1_000_000 else { throw bad("size '\(size)' is not valid") }
             ow = max(1, Int((Double(w) * p / 100).rounded())); oh = max(1, Int((Double(h) * p / 100).rounded()))
         } else {
             let fit = spec.hasPrefix("!")
@@ -90,6 +91,7 @@ public enum IIIF {
             guard numbers.count == 2 else { throw bad("size '\(size)' is not valid") }
             let bw = numbers[0].isEmpty ? nil : Int(numbers[0]), bh = numbers[1].isEmpty ? nil : Int(numbers[1])
             if (!numbers[0].isEmpty && bw == nil) || (!numbers[1].isEmpty && bh == nil) { throw bad("size '\(size)' is not valid") }
+            guard (bw ?? 1) < 1 << 31, (bh ?? 1) < 1 << 31 else { throw bad("size '\(size)' exceeds maxArea \(maxArea)") }
             switch (bw, bh) {
             case let (bw?, bh?) where fit:
                 let scale = min(Double(bw) / Double(w), Double(bh) / Double(h))
@@ -102,7 +104,7 @@ public enum IIIF {
         }
         guard ow > 0, oh > 0 else { throw bad("size '\(size)' is empty") }
         if !upscale && (ow > w || oh > h) { throw bad("size '\(size)' is larger than the region; use ^ to upscale") }
-        guard ow * oh <= maxArea else { throw bad("size '\(size)' exceeds maxArea \(maxArea)") }
+        guard ow < 1 << 31, oh < 1 << 31, ow * oh <= maxArea else { throw bad("size '\(size)' exceeds maxArea \(maxArea)") }
         return Request(x: x, y: y, width: w, height: h, outputWidth: ow, outputHeight: oh, format: format)
     }
 }

@@ -42,7 +42,7 @@ enum PyramidIndexer {
             ?? first.string(.seriesDescription).flatMap { $0.isEmpty ? nil : $0 }
             ?? URL(fileURLWithPath: base.files[0].path).deletingLastPathComponent().lastPathComponent
         return Slide(id: id, studyInstanceUID: first.string(.studyInstanceUID) ?? "", name: name, levels: levels, associated: associated,
-                     mppX: spacing.map { $0.count > 1 ? $0[1] * 1000 : $0[0] * 1000 }, mppY: spacing.map { $0[0] * 1000 })
+                     mppX: spacing.flatMap { ($0.count > 1 ? $0[1] : $0.first).map { $0 * 1000 } }, mppY: spacing?.first.map { $0 * 1000 })
     }
 
     /// One tiled image from the instances that share its size.
@@ -53,7 +53,7 @@ enum PyramidIndexer {
         let width = ds.int(.totalPixelMatrixColumns) ?? tileWidth
         let height = ds.int(.totalPixelMatrixRows) ?? tileHeight
         let across = (width + tileWidth - 1) / tileWidth, down = (height + tileHeight - 1) / tileHeight
-        guard across > 0, down > 0, across * down < 50_000_000 else { return nil }
+        guard across > 0, down > 0, across < 50_000_000 / down else { return nil }
         var frames = [FrameRef?](repeating: nil, count: across * down)
         for file in files.sorted(by: { ($0.dataSet.int(.concatenationFrameOffsetNumber) ?? 0) < ($1.dataSet.int(.concatenationFrameOffsetNumber) ?? 0) }) {
             let fds = file.dataSet
@@ -63,13 +63,15 @@ enum PyramidIndexer {
                 for (index, item) in perFrame.enumerated() where index < file.numberOfFrames {
                     guard let position = item.items(.planePositionSlideSequence)?.first,
                           let x = position.int(.columnPositionInTotalImagePixelMatrix), let y = position.int(.rowPositionInTotalImagePixelMatrix) else { continue }
+                    guard x >= 1, y >= 1 else { continue }
                     let col = (x - 1) / tileWidth, row = (y - 1) / tileHeight
-                    guard col >= 0, row >= 0, col < across, row < down else { continue }
+                    guard col < across, row < down else { continue }
                     let slot = row * across + col
                     if frames[slot] == nil { frames[slot] = FrameRef(file: file, index: index) }
                 }
             } else {
                 let offset = fds.int(.concatenationFrameOffsetNumber) ?? 0
+                guard offset >= 0 && offset < frames.count else { continue }
                 for index in 0..<file.numberOfFrames {
                     let slot = offset + index
                     guard slot < frames.count else { break }

@@ -139,6 +139,7 @@ public final class TileService: Sendable {
     }
 
     static func native(_ bytes: [UInt8], width: Int, height: Int, samples: Int, photometric: String) throws -> RGBImage {
+        guard samples == 1 || samples == 3 else { throw TileServiceError.unsupported("uncompressed frames of \(samples) samples per pixel") }
         let count = width * height
         guard bytes.count >= count * samples else { throw TileServiceError.failed("uncompressed frame is too short") }
         if samples == 3 && photometric == "RGB" { return RGBImage(width: width, height: height, pixels: Array(bytes.prefix(count * 3))) }
