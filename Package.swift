@@ -39,6 +39,9 @@ let package = Package(
             ]
         ),
 
+        // prctl for the batch's child processes (variadic in C, so not callable from Swift).
+        .target(name: "CProcessControl"),
+
         // Codecs: JPEG, JPEG 2000, PNG; images as value types.
         .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG"]),
         // Slide sources: one file per source kind behind `SlideSource`.
@@ -48,7 +51,7 @@ let package = Package(
         // The pyramid engine: planning, downsampling, the streaming conversion.
         .target(name: "WSIPyramid", dependencies: ["WSICodecs", "WSISources", "WSIDICOM"]),
         // Batch conversion: inputs, shards, manifest, per-slide metadata.
-        .target(name: "WSIBatch", dependencies: ["WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs"]),
+        .target(name: "WSIBatch", dependencies: ["WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CProcessControl"]),
         // Export to a PACS: C-STORE through DCMTK, STOW-RS through AsyncHTTPClient.
         .target(
             name: "WSIExport",

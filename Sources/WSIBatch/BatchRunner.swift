@@ -20,6 +20,9 @@ public struct BatchOptions: Sendable {
     /// The manifest's file name in the output root: one per shard, so machines sharing the root never
     /// append to the same file.
     public var manifestName = "manifest.jsonl"
+    /// Where each slide is converted: in a child process of its own (the CLI's choice), or, when nil, in
+    /// this one.
+    public var childProcess: ChildProcessConverter?
 
     public init(outputRoot: String) {
         self.outputRoot = outputRoot
@@ -97,8 +100,8 @@ public final class BatchRunner: Sendable {
                     warnings.append("no row in the metadata CSV for \(name)")
                 }
             }
-            let source = try SlideOpener.open(item.input, reader: options.reader)
-            let report = try SlideConverter(source: source, options: conversion).run()
+            let job = SlideJob(input: item.input, reader: options.reader, options: conversion)
+            let report = try options.childProcess.map { try $0.run(job, scratchFolder: options.outputRoot) } ?? job.run()
             try options.afterConversion?(output)
             record.status = .done
             record.instances = report.instances.count

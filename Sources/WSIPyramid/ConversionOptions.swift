@@ -18,8 +18,9 @@ public enum PyramidMode: String, CaseIterable, Sendable, Codable {
     case source
 }
 
-/// Everything a conversion can be told; the CLI fills it from its flags.
-public struct ConversionOptions: Sendable {
+/// Everything a conversion can be told; the CLI fills it from its flags. Codable so that a batch can hand
+/// it to the child process converting one slide.
+public struct ConversionOptions: Sendable, Codable {
     public var outputDirectory: String
     /// Tile size of every level; nil means the source's (when it is tiled, in even sizes of 64 to 2048),
     /// else 256.

@@ -3,7 +3,7 @@ import WSIDICOM
 
 /// The folder a slide's instances go to: created when missing, refused when it already holds our
 /// instances (unless overwriting), and emptied of what this run wrote if the run fails.
-struct OutputFolder {
+public struct OutputFolder {
     let path: String
 
     /// The names this project gives instances: level-N.dcm, label.dcm, overview.dcm, thumbnail.dcm.
@@ -41,12 +41,41 @@ struct OutputFolder {
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     /// Removes the temporary files of runs that died (killed, machine lost): `.NAME.partial[-extended]-PID`
-    /// whose process no longer exists. Readers that scan the folder (OpenSlide) would trip over them.
+    /// whose process no longer runs. Readers that scan the folder (OpenSlide) would trip over them.
     static func removeStalePartialFiles(in folder: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             guard let pid = TemporaryFileName.owner(of: name) else { continue }
-            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+            if pid != getpid() && !isRunning(pid) {
                 unlink((folder as NSString).appendingPathComponent(name))
+            }
+        }
+    }
+
+    /// Whether a process exists and is not a zombie: a batch's child killed with its batch stays a zombie
+    /// until something reaps it, which in a container may be never.
+    static func isRunning(_ pid: Int32) -> Bool {
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        // "PID (COMMAND) STATE ...": the state follows the command, which may hold spaces and parentheses.
+        return stat[close...].dropFirst(2).first != "Z"
+    }
+}
+
+extension OutputFolder {
+    /// Removes what a run by process `pid` that started at `started` left in `folder`: its temporary
+    /// files, and the instances written since it started (a run refuses a folder holding instances unless
+    /// overwriting, which removes them first, so those are all its own). For a run that cannot clean up
+    /// after itself: interrupted, or a child process that crashed.
+    public static func removeOutput(ofRun pid: Int32, startedAt started: Date, in folder: String) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] {
+            let path = (folder as NSString).appendingPathComponent(name)
+            if TemporaryFileName.owner(of: name) == pid {
+                unlink(path)
+            } else if isInstanceName(name), let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      modified >= started.addingTimeInterval(-1) {
+                unlink(path)
             }
         }
     }

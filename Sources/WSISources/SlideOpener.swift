@@ -3,7 +3,7 @@ import Foundation
 /// Picks the reader for a file by its content: TIFF-based Aperio and generic tiled TIFF go to the direct
 /// libtiff reader, other vendors' formats to OpenSlide, plain images to `ImageFileSource`.
 public enum SlideOpener {
-    public enum Reader: String, Sendable, CaseIterable {
+    public enum Reader: String, Sendable, CaseIterable, Codable {
         /// Our choice by content.
         case auto
         /// Always OpenSlide, even where the direct reader could read the file.

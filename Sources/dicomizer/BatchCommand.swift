@@ -10,7 +10,7 @@ struct BatchCommand: ParsableCommand {
         commandName: "batch",
         abstract: "Convert many slides: resumable, parallel, shardable across machines.",
         discussion: """
-        INPUTS are slide files, folders (searched recursively; slides recognised by content) and @LIST files (one path per line, relative to the list). Each slide goes to OUTROOT/<name>/. OUTROOT/manifest.jsonl (manifest-shard-K-of-N.jsonl with --shard) records every outcome (input, size, checksum, status, output, instances, timings, error); running the same command again skips slides already done with unchanged content and redoes failed or interrupted ones. --shard K/N takes a deterministic 1/N of the inputs (by a hash of each path), so N machines given the same inputs split them with no coordinator. Exits non-zero when any slide failed.
+        INPUTS are slide files, folders (searched recursively; slides recognised by content) and @LIST files (one path per line, relative to the list). Each slide goes to OUTROOT/<name>/. OUTROOT/manifest.jsonl (manifest-shard-K-of-N.jsonl with --shard) records every outcome (input, size, checksum, status, output, instances, timings, error); running the same command again skips slides already done with unchanged content and redoes failed or interrupted ones. --shard K/N takes a deterministic 1/N of the inputs (by a hash of each path), so N machines given the same inputs split them with no coordinator. Each slide is converted in a child process, so one that crashes a reader or is killed for its memory fails alone. Exits non-zero when any slide failed.
         """)
 
     @Argument(help: "Slide files, folders and @list files.") var inputs: [String]
@@ -48,6 +48,7 @@ struct BatchCommand: ParsableCommand {
             options.manifestName = "manifest-shard-\(k)-of-\(n).jsonl"
         }
         options.jobs = jobs
+        options.childProcess = ChildProcessConverter(executable: executablePath)
         do {
             try conversion.apply(to: &options.conversion)
             options.threads = options.conversion.threads

@@ -10,7 +10,7 @@ struct Dicomizer: AsyncParsableCommand {
         `dicomizer SLIDE` is short for `dicomizer convert SLIDE`; `dicomizer serve FOLDER` serves converted slides to browsers and viewers. Reads Aperio SVS and generic tiled TIFF directly, every format OpenSlide reads (NDPI, MRXS, SCN, BIF, VMS, Philips TIFF, ...), and plain PNG, JPEG and TIFF images.
         """,
         version: "0.1.0",
-        subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self, BatchCommand.self, SendCommand.self],
+        subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self, BatchCommand.self, SendCommand.self, BatchJobCommand.self],
         defaultSubcommand: ConvertCommand.self
     )
 }

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import WSIDICOM
+import WSIPyramid
 
 /// On Ctrl-C or SIGTERM during a conversion, removes what the run left in the output folder (partial
 /// files and instances written so far) and exits 130, so an interrupted run never looks complete.
@@ -24,20 +24,8 @@ final class InterruptCleanup: @unchecked Sendable {
         }
     }
 
-    /// Partial files of this process, and instances created since the run started (the run refuses a
-    /// folder holding instances unless --overwrite, which removes them first).
     private func cleanUp() {
-        let fm = FileManager.default
-        let pid = getpid()
-        for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] {
-            let path = (folder as NSString).appendingPathComponent(name)
-            if TemporaryFileName.owner(of: name) == pid {
-                unlink(path)
-            } else if name.hasSuffix(".dcm"), let created = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                      created >= started.addingTimeInterval(-1) {
-                unlink(path)
-            }
-        }
+        OutputFolder.removeOutput(ofRun: getpid(), startedAt: started, in: folder)
     }
 
     func cancel() {

@@ -57,6 +57,46 @@ struct BatchTests {
         #expect(manifest(out).count == 5, "only the failed slide is tried again")
     }
 
+    @Test("A slide whose conversion dies (a crashing reader, the OOM killer) fails alone: the others convert, nothing of it is left, a rerun converts it")
+    func childKilled() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let big = try TestSupport.makeSlide("svs", in: inputs, name: "big.svs", width: 8_000, height: 6_000, extra: ["--repeat-tiles", "3"])
+        let small = try TestSupport.makeSlide("svs", in: inputs, name: "small.svs", width: 900, height: 700)
+        let out = dir.appendingPathComponent("out")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.dicomizer)
+        process.arguments = ["batch", big, small, "-o", out.path, "--reencode", "--threads", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The child converting big.svs, once it has started writing.
+        var child: Int32?
+        for _ in 0..<6000 where child == nil {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("big").path)) ?? []
+            child = names.lazy.compactMap(TemporaryFileName.owner(of:)).first { $0 != process.processIdentifier }
+            if child == nil { usleep(2_000) }
+        }
+        let pid = try #require(child, "no child process wrote big.svs's levels")
+        kill(pid, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "a failed slide makes the batch fail")
+        let records = manifest(out)
+        let failed = try #require(records.first { $0.input.hasSuffix("big.svs") })
+        #expect(failed.status == .failed && failed.error?.contains("killed (signal 9") == true, "\(failed)")
+        #expect(records.first { $0.input.hasSuffix("small.svs") }?.status == .done)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("big").path)) ?? []
+        #expect(left.isEmpty, "the killed conversion's files are removed: \(left)")
+        #expect(TestSupport.instances(in: out.appendingPathComponent("small").path).count > 3)
+        // Nothing of the job exchange stays in the output root.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).allSatisfy { !$0.hasPrefix(".job-") })
+
+        let rerun = try TestSupport.run(TestSupport.dicomizer, ["batch", big, small, "-o", out.path, "--reencode"])
+        #expect(rerun.status == 0 && rerun.stdout.contains("1 converted, 1 already done, 0 failed"), "\(rerun.stdout)\(rerun.stderr)")
+    }
+
     @Test("A batch killed midway leaves no instance that looks complete, and a rerun completes it")
     func killAndResume() throws {
         let dir = try TestSupport.temporaryDirectory()
