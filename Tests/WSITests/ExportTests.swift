@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WSIBatch
 import WSIDICOM
@@ -7,7 +8,19 @@ import WSIDICOM
 /// its DICOMweb (STOW-RS) and WSI plugins, which must then serve the pyramid.
 @Suite("Export to a PACS", .serialized)
 struct ExportTests {
+    /// Ports handed out so far: the kernel may give a just-closed port again, and two peers told the same
+    /// port (Orthanc's HTTP and DICOM ports) would fail to start.
+    static let handedOut = Mutex<Set<Int>>([])
+
+    /// A loopback port free now and not handed out before in this run.
     static func freePort() -> Int {
+        while true {
+            let port = anyFreePort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+    }
+
+    private static func anyFreePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
