@@ -49,6 +49,9 @@ public struct RestartIntervalJPEG: Sendable {
             if marker == 0xDA { break }
         }
         guard let sof, !sampling.isEmpty else { throw CodecError("JPEG", "no frame header") }
+        guard sampling.allSatisfy({ (1...4).contains($0.h) && (1...4).contains($0.v) }) else {
+            throw CodecError("JPEG", "sampling factors out of range (1 to 4)")
+        }
         guard interval > 0 else { throw CodecError("JPEG", "no restart markers") }
         header = Array(bytes[..<i])
         sofOffset = sof
@@ -67,7 +70,9 @@ public struct RestartIntervalJPEG: Sendable {
 
     /// A complete stream of `width` x `height` pixels made of `intervals` (the entropy-coded bytes of each,
     /// without restart markers) in raster order: as many per row of MCUs as `width` needs, renumbered.
+    /// Both sizes must fit a JPEG header (1 to 65,535).
     public func stream(width: Int, height: Int, intervals: [ArraySlice<UInt8>]) -> [UInt8] {
+        precondition((1...65_535).contains(width) && (1...65_535).contains(height), "a JPEG stream is at most 65,535 pixels a side")
         var out = header
         out[sofOffset + 5] = UInt8(height >> 8); out[sofOffset + 6] = UInt8(height & 0xFF)
         out[sofOffset + 7] = UInt8(width >> 8); out[sofOffset + 8] = UInt8(width & 0xFF)

@@ -45,6 +45,7 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
             throw SourceError(path, "no single-strip JPEG level 0 of OpenSlide's size")
         }
         let start = level.stripOffsets[0], count = level.stripByteCounts[0]
+        guard start >= 0, count > 0, start <= Int.max - count else { throw SourceError(path, "level 0's strip lies outside the file") }
         index = try RestartIntervalIndex(file: file, strip: start..<(start + count), width: width, height: height, mcuStarts: level.mcuStarts)
         rawTiles = index.jpeg.subsampling == .s422 || index.jpeg.subsampling == .s420 ? RestartIntervalTiles(index: index) : nil
         var properties = openSlide.properties
@@ -85,7 +86,8 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
         let iw = jpeg.intervalWidth, mh = jpeg.mcuHeight
         let c0 = left / iw, c1 = (right + iw - 1) / iw
         let r0 = top / mh, r1 = (bottom + mh - 1) / mh
-        let rowsPerBlock = max(1, (r1 - r0 + 2 * threads - 1) / (2 * threads))
+        // A few blocks per thread, each short enough for a JPEG header.
+        let rowsPerBlock = min(max(1, (r1 - r0 + 2 * threads - 1) / (2 * threads)), 65_535 / mh)
         let blocks = (r1 - r0 + rowsPerBlock - 1) / rowsPerBlock
         let columnsPerStream = max(1, Self.streamWidth / iw)
         try Parallel.forEach(blocks, threads: threads) { block in

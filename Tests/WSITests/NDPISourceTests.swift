@@ -48,4 +48,18 @@ struct NDPISourceTests {
         // A range that ends right after a marker leaves no empty interval.
         #expect(RestartIntervalJPEG.intervals(in: data[0..<7]).map(Array.init) == [[1, 2, 0xFF, 0x00, 3]])
     }
+
+    @Test("A header whose sampling factors are 0 (an MCU of no width) is refused; factors of 1 and 2 read as 4:2:0")
+    func samplingFactors() throws {
+        func header(_ factors: [UInt8]) -> [UInt8] {
+            let components: [UInt8] = factors.enumerated().flatMap { (index, factor) -> [UInt8] in [UInt8(index + 1), factor, 0] }
+            let sof: [UInt8] = [0xFF, 0xC0, 0, UInt8(8 + components.count), 8, 0, 16, 0, 32, UInt8(factors.count)] + components
+            let sos: [UInt8] = [0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0]
+            return [0xFF, 0xD8] + sof + [0xFF, 0xDD, 0, 4, 0, 2] + sos + [0x12, 0x34]
+        }
+        #expect(throws: CodecError.self) { try RestartIntervalJPEG(header: header([0x00, 0x00, 0x00])[...]) }
+        #expect(throws: CodecError.self) { try RestartIntervalJPEG(header: header([0x50, 0x11, 0x11])[...]) }
+        let jpeg = try RestartIntervalJPEG(header: header([0x22, 0x11, 0x11])[...])
+        #expect(jpeg.subsampling == .s420 && jpeg.mcuWidth == 16 && jpeg.mcuHeight == 16 && jpeg.intervalWidth == 32)
+    }
 }

@@ -1,25 +1,50 @@
 #!/usr/bin/env bash
-# Fuzzes our DICOM Part 10 reader and the pyramid indexer with libFuzzer (coverage-guided, with
-# AddressSanitizer): tools/fuzz/run.sh [seconds, default 120]. Seeds are the instances dicomizer writes
-# for a small generated slide. A crash leaves its input as crash-* in .build-fuzz/; turn each into a
-# regression test (Tests/WSITests/MalformedInputTests.swift) before fixing it.
+# Fuzzes our own parsers of untrusted bytes with libFuzzer (coverage-guided, with AddressSanitizer):
+#   tools/fuzz/run.sh [dicom|ndpi] [seconds, default 120]
+#   dicom: the DICOM Part 10 reader and the pyramid indexer (what `serve` runs on any folder)
+#   ndpi:  the NDPI directory parser, the restart-interval JPEG parser and the interval index
+# Seeds are files our tools write (a converted slide's instances, a generated NDPI). A crash leaves its
+# input as crash-* in .build-fuzz/TARGET/; turn each into a case of Tests/WSITests/MalformedInputTests.swift
+# (or NDPISourceTests.swift) before fixing it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds="${1:-120}"
-work=.build-fuzz
+target="${1:-dicom}"
+seconds="${2:-120}"
+work=".build-fuzz/$target"
 mkdir -p "$work/corpus"
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name WSIDICOM -suppress-warnings \
-    Sources/WSIDICOM/*.swift Sources/WSITileService/PyramidIndexer.swift Sources/WSITileService/SlideModel.swift \
-    tools/fuzz/DICOMFuzz.swift -o "$work/fuzz-dicom" 2> >(grep -v "Cannot export local symbol" >&2)
-if [ -z "$(ls -A "$work/corpus")" ]; then
-    swift build --product wsi-testslide >/dev/null
-    swift build --product dicomizer >/dev/null
-    bin="$(swift build --show-bin-path)"
-    "$bin/wsi-testslide" "$work/seed.svs" --width 600 --height 400 --tile 128
-    "$bin/dicomizer" "$work/seed.svs" -o "$work/seed" --overwrite -q
-    "$bin/dicomizer" "$work/seed.svs" -o "$work/seed-sparse" --overwrite -q --reencode --tile-size 64
-    find "$work/seed" "$work/seed-sparse" -name '*.dcm' -size -200k -exec cp {} "$work/corpus/" \; 2>/dev/null || true
-    i=0; for f in "$work"/seed*/*.dcm; do i=$((i+1)); head -c 60000 "$f" > "$work/corpus/head-$i.dcm"; done
-fi
+flags=(-O -sanitize=fuzzer,address -parse-as-library -suppress-warnings)
+quiet() { "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
+swift build --product wsi-testslide >/dev/null
+swift build --product dicomizer >/dev/null
+bin="$(swift build --show-bin-path)"
+case "$target" in
+dicom)
+    quiet swiftc "${flags[@]}" -module-name WSIDICOM Sources/WSIDICOM/*.swift \
+        Sources/WSITileService/PyramidIndexer.swift Sources/WSITileService/SlideModel.swift tools/fuzz/DICOMFuzz.swift \
+        -o "$work/fuzz"
+    if [ -z "$(ls -A "$work/corpus")" ]; then
+        "$bin/wsi-testslide" "$work/seed.svs" --width 600 --height 400 --tile 128
+        "$bin/dicomizer" "$work/seed.svs" -o "$work/seed" --overwrite -q
+        "$bin/dicomizer" "$work/seed.svs" -o "$work/seed-small-tiles" --overwrite -q --reencode --tile-size 64
+        cp "$work"/seed*/*.dcm "$work/corpus/" 2>/dev/null || true
+        i=0; for f in "$work"/seed*/*.dcm; do i=$((i+1)); head -c 60000 "$f" > "$work/corpus/head-$i.dcm"; done
+    fi
+    ;;
+ndpi)
+    # WSICodecs as a module of its own (the parsers use its types), then the NDPI files with the harness.
+    c=(-I Sources/CTurboJPEG -I Sources/COpenJPEG -I Sources/CPNG)
+    for flag in $(pkg-config --cflags libopenjp2 libpng libturbojpeg); do c+=(-Xcc "$flag"); done
+    quiet swiftc "${flags[@]}" "${c[@]}" -module-name WSICodecs -wmo -emit-module -emit-module-path "$work/WSICodecs.swiftmodule" \
+        -c Sources/WSICodecs/*.swift -o "$work/WSICodecs.o"
+    quiet swiftc "${flags[@]}" "${c[@]}" -I "$work" -module-name WSISources \
+        Sources/WSISources/{NDPIFile,ReadOnlyFile,RestartIntervalIndex,SlideSource}.swift tools/fuzz/NDPIFuzz.swift \
+        "$work/WSICodecs.o" -lturbojpeg -lopenjp2 -lpng -o "$work/fuzz"
+    if [ -z "$(ls -A "$work/corpus")" ]; then
+        "$bin/wsi-testslide" "$work/corpus/seed.ndpi" --kind ndpi --width 640 --height 480
+        "$bin/wsi-testslide" "$work/corpus/seed-no-mcu-starts.ndpi" --kind ndpi --width 320 --height 240 --no-mcu-starts
+    fi
+    ;;
+*) echo "usage: tools/fuzz/run.sh [dicom|ndpi] [seconds]" >&2; exit 2 ;;
+esac
 cd "$work"
-./fuzz-dicom -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 -print_final_stats=1 corpus
+./fuzz -max_total_time="$seconds" -max_len=524288 -rss_limit_mb=2048 -print_final_stats=1 corpus
