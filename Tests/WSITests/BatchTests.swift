@@ -57,21 +57,32 @@ struct BatchTests {
         #expect(manifest(out).count == 5, "only the failed slide is tried again")
     }
 
+    /// A slide that takes long enough to convert (re-encoded, one thread) for a test to act midway.
+    func slowSlide(in inputs: URL) throws -> String {
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        return try TestSupport.makeSlide("svs", in: inputs, name: "big.svs", width: 8_000, height: 6_000, extra: ["--repeat-tiles", "3"])
+    }
+
+    /// `dicomizer batch ARGUMENTS --reencode --threads 1` running in the background, output discarded.
+    func startBatch(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.dicomizer)
+        process.arguments = ["batch"] + arguments + ["--reencode", "--threads", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     @Test("A slide whose conversion dies (a crashing reader, the OOM killer) fails alone: the others convert, nothing of it is left, a rerun converts it")
     func childKilled() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inputs = dir.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
-        let big = try TestSupport.makeSlide("svs", in: inputs, name: "big.svs", width: 8_000, height: 6_000, extra: ["--repeat-tiles", "3"])
+        let big = try slowSlide(in: inputs)
         let small = try TestSupport.makeSlide("svs", in: inputs, name: "small.svs", width: 900, height: 700)
         let out = dir.appendingPathComponent("out")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.dicomizer)
-        process.arguments = ["batch", big, small, "-o", out.path, "--reencode", "--threads", "1"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startBatch([big, small, "-o", out.path])
         // The child converting big.svs, once it has started writing.
         var child: Int32?
         for _ in 0..<6000 where child == nil {
@@ -102,15 +113,9 @@ struct BatchTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inputs = dir.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
-        let big = try TestSupport.makeSlide("svs", in: inputs, name: "big.svs", width: 8_000, height: 6_000, extra: ["--repeat-tiles", "3"])
+        let big = try slowSlide(in: inputs)
         let out = dir.appendingPathComponent("out")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.dicomizer)
-        process.arguments = ["batch", inputs.path, "-o", out.path, "--reencode", "--threads", "1"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startBatch([inputs.path, "-o", out.path])
         // Kill it mid-conversion: every level's temporary file exists from the start of the pass until all
         // levels are renamed together at its end, so seeing one means the slide is half-written.
         let folder = out.appendingPathComponent("big").path
