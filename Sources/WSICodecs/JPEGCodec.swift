@@ -26,7 +26,7 @@ public struct JPEGInfo: Sendable, Equatable {
 
 /// Decodes JPEG streams with TurboJPEG. Not thread-safe: make one per task.
 public final class JPEGDecoder {
-    private let handle: tjhandle
+    let handle: tjhandle
 
     public init() {
         guard let handle = tjInitDecompress() else { fatalError("TurboJPEG could not allocate a decompressor") }
@@ -35,7 +35,7 @@ public final class JPEGDecoder {
 
     deinit { tjDestroy(handle) }
 
-    private var lastError: String { String(cString: tjGetErrorStr2(handle)) }
+    var lastError: String { String(cString: tjGetErrorStr2(handle)) }
 
     public func info(_ data: [UInt8]) throws -> JPEGInfo {
         var w: Int32 = 0, h: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
@@ -89,7 +89,7 @@ public final class JPEGDecoder {
 
 /// Encodes RGB images as baseline JPEG (YCbCr) with TurboJPEG. Not thread-safe: make one per task.
 public final class JPEGEncoder {
-    private let handle: tjhandle
+    let handle: tjhandle
     public let quality: Int
     public let subsampling: ChromaSubsampling
 

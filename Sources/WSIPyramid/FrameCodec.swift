@@ -7,6 +7,7 @@ struct FrameCodec: Sendable {
     let quality: Int
     let subsampling: ChromaSubsampling
     private let encoders: HandlePool<JPEGEncoder>
+    private let decoders = HandlePool { JPEGDecoder() }
 
     init(compression: OutputCompression, quality: Int, subsampling: ChromaSubsampling) {
         self.compression = compression
@@ -49,6 +50,18 @@ struct FrameCodec: Sendable {
     func encode(_ window: PixelBuffer) throws -> [UInt8] {
         if compression == .jpeg { return try encoders.with { try $0.encode(window) } }
         return try encode(RGBImage(copying: window, width: window.width, height: window.height))
+    }
+
+    /// Re-encodes a complete JPEG frame as JPEG at this codec's quality and subsampling: through its
+    /// YCbCr planes where the stream allows (no RGB round trip), else through RGB.
+    func reencode(jpeg frame: [UInt8]) throws -> [UInt8] {
+        precondition(compression == .jpeg)
+        return try decoders.with { decoder in
+            if let planes = try decoder.decodePlanes(frame), let converted = planes.converted(to: subsampling) {
+                return try encoders.with { try $0.encode(converted) }
+            }
+            return try encode(try decoder.decode(frame))
+        }
     }
 
     func encode(_ tile: RGBImage) throws -> [UInt8] {

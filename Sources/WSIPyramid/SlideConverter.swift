@@ -55,17 +55,21 @@ public final class SlideConverter {
 
         let (codec, copy) = chooseEncoding()
         let sourceTile = sourceTileSize
-        let tileWidth = copy?.tileWidth ?? options.tileSize ?? sourceTile?.width ?? 256
-        let tileHeight = copy?.tileHeight ?? options.tileSize ?? sourceTile?.height ?? 256
+        // Re-encoding YCbCr JPEG tiles on the source's grid: each goes through its YCbCr planes (no RGB
+        // round trip) and feeds the level below like a copied one, decoded at half scale.
+        let transcoded = copy == nil ? planarReencodeTiles(codec, sourceTile: sourceTile) : nil
+        let tiles = copy ?? transcoded
+        let tileWidth = tiles?.tileWidth ?? options.tileSize ?? sourceTile?.width ?? 256
+        let tileHeight = tiles?.tileHeight ?? options.tileSize ?? sourceTile?.height ?? 256
         guard tileWidth >= 16, tileHeight >= 16, tileWidth <= 4096, tileHeight <= 4096, tileWidth % 2 == 0, tileHeight % 2 == 0 else {
             throw ConversionError("tile size \(tileWidth)x\(tileHeight) is not supported (even, 16 to 4096)")
         }
         // The source's own levels to copy (just level 0 for a dyadic pyramid), the last of which the
         // computed levels are made from.
         var copiedLevels: [(source: any SlideSource, tiles: any RawTileSource)] = []
-        if let copy {
-            copiedLevels = [(source, copy)]
-            if options.pyramid == .source { copiedLevels = scannerLevels(matching: copy) }
+        if let tiles {
+            copiedLevels = [(source, tiles)]
+            if options.pyramid == .source, let copy { copiedLevels = scannerLevels(matching: copy) }
         }
         let plan = PyramidPlan.plan(
             levelZero: (source.width, source.height), copied: copiedLevels.map { ($0.source.width, $0.source.height, $0.tiles.tileWidth, $0.tiles.tileHeight) },
@@ -174,7 +178,8 @@ public final class SlideConverter {
                     guard computes else {
                         // Nothing below: copy, or encode, this level alone.
                         let image = passCopy == nil ? try reader.region(x: x, y: y, width: width, height: bandHeight) : nil
-                        try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy, to: frameWriter)
+                        try writeTiles(of: first, pixels: image, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
+                                       transcode: transcoded != nil, to: frameWriter)
                         continue
                     }
                     // The window's pixels, halved, go straight into the next level's band.
@@ -185,7 +190,7 @@ public final class SlideConverter {
                         // just read at half scale (the scaled IDCT), straight into place.
                         if let passCopy, case .jpeg = passCopy.encoding {
                             try writeTiles(of: first, pixels: nil, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
-                                           halvingInto: target, to: frameWriter)
+                                           transcode: transcoded != nil, halvingInto: target, to: frameWriter)
                             return
                         }
                         // Otherwise each worker halves the tile it has just encoded (or copied), while it is in cache.
@@ -282,6 +287,18 @@ public final class SlideConverter {
         }
     }
 
+    /// Level-0 tiles to re-encode through their YCbCr planes: `--reencode` to JPEG of YCbCr JPEG tiles at the
+    /// tile size the output gets anyway, whose chroma is no coarser than the output's (it is only averaged).
+    private func planarReencodeTiles(_ codec: FrameCodec, sourceTile: (width: Int, height: Int)?) -> (any RawTileSource)? {
+        guard options.reencode, codec.compression == .jpeg, let raw = source.rawTiles, case .jpeg(rgbCoded: false) = raw.encoding,
+              raw.tileWidth % 2 == 0, raw.tileHeight % 2 == 0 else { return nil }
+        let size = options.tileSize.map { ($0, $0) } ?? sourceTile.map { ($0.width, $0.height) }
+        guard let size, size == (raw.tileWidth, raw.tileHeight), let first = try? raw.rawTile(col: 0, row: 0),
+              let info = try? JPEGDecoder().info(first), !info.isGrayscale, let subsampling = info.subsampling,
+              YCbCrPlanes.canConvert(subsampling, to: codec.subsampling) else { return nil }
+        return raw
+    }
+
     /// The source's own tile size, the default for tiles we encode: each output tile is then one source
     /// tile (no source row is read twice, nothing straddles). nil for untiled sources and odd sizes.
     private var sourceTileSize: (width: Int, height: Int)? {
@@ -359,7 +376,8 @@ public final class SlideConverter {
     /// parallel, and queues them for its instance in order. `pixels` starts at the first column's left
     /// edge; without it (copied tiles) tiles the source lacks are background.
     private func writeTiles(of level: LevelState, pixels: RGBImage?, firstColumn: Int, columns: Int, codec: FrameCodec,
-                            copy: (any RawTileSource)?, halvingInto half: PixelBuffer? = nil, to writer: FrameWriterQueue) throws {
+                            copy: (any RawTileSource)?, transcode: Bool = false, halvingInto half: PixelBuffer? = nil,
+                            to writer: FrameWriterQueue) throws {
         let tw = level.description.tileWidth, th = level.description.tileHeight
         let row = level.nextTileRow
         let background = source.properties.background
@@ -381,7 +399,12 @@ public final class SlideConverter {
                         try Self.decodeAtHalfScale(frame, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
                                                    tile: (firstColumn + i, row), of: path)
                     }
-                    return (frame, true)
+                    guard transcode else { return (frame, true) }
+                    do {
+                        return (try codec.reencode(jpeg: frame), false)
+                    } catch let error as CodecError {
+                        throw SourceError(path, "tile (\(firstColumn + i), \(row)) is corrupt: \(error)")
+                    }
                 }
                 // A tile the source lacks (sparse files): background, or the pixels when there are some.
                 guard let pixels else {

@@ -120,6 +120,33 @@ struct CodecAndPyramidTests {
         #expect(throws: CodecError.self) { try JPEG2000Codec.decode([0xFF, 0x4F, 0xFF, 0x51, 0, 0]) }
     }
 
+    @Test("YCbCr planes: a 4:4:4 JPEG re-encoded as 4:2:0 through its planes keeps its pixels; chroma is only ever averaged")
+    func ycbcrPlanes() throws {
+        let (w, h) = (61, 37)  // odd, so the last chroma samples average what exists
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let i = 3 * (y * w + x)
+                pixels[i] = UInt8(40 + 3 * x); pixels[i + 1] = UInt8(60 + 4 * y); pixels[i + 2] = UInt8(200 - 2 * x - y)
+            }
+        }
+        let image = RGBImage(width: w, height: h, pixels: pixels)
+        let stream = try JPEGEncoder(quality: 95, subsampling: .s444).encode(image)
+        let planes = try #require(try JPEGDecoder().decodePlanes(stream))
+        #expect(planes.subsampling == .s444 && planes.planeWidths == [61, 61, 61])
+        let halved = try #require(planes.converted(to: .s420))
+        // TurboJPEG's planes are padded to whole MCUs: luma to 62 x 38 at 4:2:0.
+        #expect(halved.planeWidths == [62, 31, 31] && halved.planeHeights == [38, 19, 19])
+        // The last chroma column averages the one column there is: the same value.
+        #expect(halved.planes[1][30] == UInt8((Int(planes.planes[1][60]) + Int(planes.planes[1][61 + 60]) + 1) / 2))
+        #expect(halved.converted(to: .s444) == nil, "chroma is never upsampled")
+        let reencoded = try JPEGEncoder(quality: 95, subsampling: .s420).encode(halved)
+        #expect(try JPEGDecoder().info(reencoded).subsampling == .s420)
+        let back = try JPEGDecoder().decode(reencoded)
+        let mad = zip(back.pixels, image.pixels).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }
+        #expect(Double(mad) / Double(image.pixels.count) < 3, "mean absolute difference \(Double(mad) / Double(image.pixels.count))")
+    }
+
     @Test("Halving averages 2x2 blocks and rounds odd sizes up")
     func halving() {
         let image = RGBImage(width: 3, height: 3, pixels: [UInt8](0..<27))
