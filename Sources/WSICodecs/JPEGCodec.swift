@@ -80,7 +80,11 @@ public final class JPEGDecoder {
             tjDecompress2(handle, src.baseAddress, UInt(data.count), destination.base, Int32(destination.width),
                           Int32(destination.pitch), Int32(destination.height), Int32(TJPF_RGB.rawValue), 0)
         }
-        // TurboJPEG returns -1 with a warning for recoverable damage; a fatal error leaves nothing usable.
+        try check(status)
+    }
+
+    /// TurboJPEG returns -1 with a warning for recoverable damage; a fatal error leaves nothing usable.
+    func check(_ status: Int32) throws {
         if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
             throw CodecError("JPEG", lastError)
         }
@@ -108,14 +112,22 @@ public final class JPEGEncoder {
 
     /// Encodes pixels in place (a window of a larger image), with no copy.
     public func encode(_ source: PixelBuffer) throws -> [UInt8] {
-        let capacity = Int(tjBufSize(Int32(source.width), Int32(source.height), subsampling.turbo))
-        var size: UInt = UInt(capacity)
+        try compress(width: source.width, height: source.height) { target, size in
+            tjCompress2(handle, source.base, Int32(source.width), Int32(source.pitch), Int32(source.height),
+                        Int32(TJPF_RGB.rawValue), &target, &size, subsampling.turbo, Int32(quality), TJFLAG_NOREALLOC)
+        }
+    }
+
+    /// Runs one TurboJPEG compression into a buffer of the largest size a stream of this size can take
+    /// (so TJFLAG_NOREALLOC holds) and returns the stream.
+    func compress(width: Int, height: Int,
+                  _ body: (inout UnsafeMutablePointer<UInt8>?, inout UInt) -> Int32) throws -> [UInt8] {
+        let capacity = Int(tjBufSize(Int32(width), Int32(height), subsampling.turbo))
+        var size = UInt(capacity)
         var failed = false
         let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            let status = tjCompress2(handle, source.base, Int32(source.width), Int32(source.pitch), Int32(source.height),
-                                     Int32(TJPF_RGB.rawValue), &pointer, &size, subsampling.turbo, Int32(quality), TJFLAG_NOREALLOC)
-            failed = status != 0
+            var target: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            failed = body(&target, &size) != 0
             count = failed ? 0 : Int(size)
         }
         guard !failed else { throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle))) }

@@ -100,7 +100,7 @@ extension JPEGDecoder {
                 }
             }
         }
-        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) { throw CodecError("JPEG", lastError) }
+        try check(status)
         out.planes = [luma, blue, red]
         return out
     }
@@ -110,25 +110,17 @@ extension JPEGEncoder {
     /// Encodes planes already at this encoder's subsampling.
     public func encode(_ planes: YCbCrPlanes) throws -> [UInt8] {
         precondition(planes.subsampling == subsampling, "planes must be converted to the encoder's subsampling first")
-        let capacity = Int(tjBufSize(Int32(planes.width), Int32(planes.height), subsampling.turbo))
-        var size = UInt(capacity)
         var strides = planes.planeWidths.map { Int32($0) }
-        var failed = false
-        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+        return try compress(width: planes.width, height: planes.height) { target, size in
             planes.planes[0].withUnsafeBufferPointer { y in
                 planes.planes[1].withUnsafeBufferPointer { cb in
                     planes.planes[2].withUnsafeBufferPointer { cr in
                         var sources: [UnsafePointer<UInt8>?] = [y.baseAddress, cb.baseAddress, cr.baseAddress]
-                        var target: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-                        let status = tjCompressFromYUVPlanes(handle, &sources, Int32(planes.width), &strides, Int32(planes.height),
-                                                             subsampling.turbo, &target, &size, Int32(quality), TJFLAG_NOREALLOC)
-                        failed = status != 0
+                        return tjCompressFromYUVPlanes(handle, &sources, Int32(planes.width), &strides, Int32(planes.height),
+                                                       subsampling.turbo, &target, &size, Int32(quality), TJFLAG_NOREALLOC)
                     }
                 }
             }
-            count = failed ? 0 : Int(size)
         }
-        guard !failed else { throw CodecError("JPEG", String(cString: tjGetErrorStr2(handle))) }
-        return out
     }
 }

@@ -403,7 +403,7 @@ public final class SlideConverter {
                     do {
                         return (try codec.reencode(jpeg: frame), false)
                     } catch let error as CodecError {
-                        throw SourceError(path, "tile (\(firstColumn + i), \(row)) is corrupt: \(error)")
+                        throw SourceError.corruptTile(path, col: firstColumn + i, row: row, error)
                     }
                 }
                 // A tile the source lacks (sparse files): background, or the pixels when there are some.
@@ -445,7 +445,7 @@ public final class SlideConverter {
                 tile.crop(x: 0, y: 0, width: destination.width, height: destination.height).copy(into: destination, x: 0, y: 0)
             }
         } catch let error as CodecError {
-            throw SourceError(path, "tile (\(tile.col), \(tile.row)) is corrupt: \(error)")
+            throw SourceError.corruptTile(path, col: tile.col, row: tile.row, error)
         }
     }
 

@@ -89,4 +89,9 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
     public let reason: String
     public init(_ path: String, _ reason: String) { self.path = path; self.reason = reason }
     public var description: String { "\(path): \(reason)" }
+
+    /// Level-0 tile (col, row) that no decoder can take.
+    public static func corruptTile(_ path: String, col: Int, row: Int, _ error: any Error) -> SourceError {
+        SourceError(path, "tile (\(col), \(row)) is corrupt: \(error)")
+    }
 }

@@ -131,18 +131,13 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
                 return try toRGB(samples)
             }
         } catch let error as CodecError {
-            throw corrupt(col: col, row: row, error)
+            throw SourceError.corruptTile(path, col: col, row: row, error)
         }
     }
 
     /// A stored JPEG tile as a complete stream: the shared JPEGTables merged in when the file has them.
     func completeStream(_ raw: [UInt8]) -> [UInt8] {
         base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
-    }
-
-    /// The error for a tile no decoder can take.
-    private func corrupt(col: Int, row: Int, _ error: CodecError) -> SourceError {
-        SourceError(path, "tile (\(col), \(row)) is corrupt: \(error)")
     }
 
     private var blankTile: RGBImage { RGBImage(width: base.tileWidth, height: base.tileHeight, fill: properties.background) }
@@ -199,7 +194,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         do {
             return try decoders.with { try $0.decode(completeStream(raw), into: destination) }
         } catch let error as CodecError {
-            throw corrupt(col: col, row: row, error)
+            throw SourceError.corruptTile(path, col: col, row: row, error)
         }
     }
 
