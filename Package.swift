@@ -39,11 +39,14 @@ let package = Package(
             ]
         ),
 
-        // prctl for the batch's child processes (variadic in C, so not callable from Swift).
+        // Our DCT-domain JPEG re-encoder over libjpeg's coefficient API (C: libjpeg reports errors by longjmp).
+        .target(name: "CJPEGTranscode", linkerSettings: [.linkedLibrary("jpeg")]),
+
+        // prctl for the batch's child processes (variadic in C, so not callable from Swift) and mallopt.
         .target(name: "CProcessControl"),
 
         // Codecs: JPEG, JPEG 2000, PNG; images as value types.
-        .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG"]),
+        .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG", "CJPEGTranscode"]),
         // Slide sources: one file per source kind behind `SlideSource`.
         .target(name: "WSISources", dependencies: ["WSICodecs", "CTIFF", "COpenSlide"]),
         // DICOM: Part 10 writing and reading, the WSI IOD, UIDs, metadata mapping.
@@ -80,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "dicomizer",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer", "WSIBatch", "WSIExport",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "WSITileServer", "WSIBatch", "WSIExport", "CProcessControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -10,7 +10,8 @@ parallelism (measured on the same slide by tools/codecfloor):
   copy      level-0 tiles copied as they are (ours also computes the full dyadic pyramid below them;
             OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none; ours with
             `--pyramid source` copies the source's levels too, and adds the dyadic levels below them)
-  reencode  every tile decoded and re-encoded as JPEG q90 4:2:0, full dyadic pyramid
+  reencode  every tile re-encoded as JPEG q90 4:2:0, full dyadic pyramid (ours in the DCT domain for level 0,
+            so it can run below the codec floor, which is TurboJPEG's decoding and encoding of pixels)
   ndpi      a Hamamatsu NDPI (generated, --ndpi-size): ours by default (level-0 frames cut from the scanner's
             JPEG without decoding, dyadic levels computed), with --reencode (level 0 decoded by our reader and
             re-encoded as JPEG q90 4:2:0) and with `--reader openslide`; OrthancWSIDicomizer through OpenSlide

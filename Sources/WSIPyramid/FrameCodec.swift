@@ -8,12 +8,14 @@ struct FrameCodec: Sendable {
     let subsampling: ChromaSubsampling
     private let encoders: HandlePool<JPEGEncoder>
     private let decoders = HandlePool { JPEGDecoder() }
+    private let transcoders: HandlePool<JPEGTranscoder>
 
     init(compression: OutputCompression, quality: Int, subsampling: ChromaSubsampling) {
         self.compression = compression
         self.quality = quality
         self.subsampling = subsampling
         encoders = HandlePool { JPEGEncoder(quality: quality, subsampling: subsampling) }
+        transcoders = HandlePool { JPEGTranscoder(quality: quality, subsampling: subsampling) }
     }
 
     var transferSyntax: TransferSyntax {
@@ -50,6 +52,15 @@ struct FrameCodec: Sendable {
     func encode(_ window: PixelBuffer) throws -> [UInt8] {
         if compression == .jpeg { return try encoders.with { try $0.encode(window) } }
         return try encode(RGBImage(copying: window, width: window.width, height: window.height))
+    }
+
+    /// Re-encodes a complete JPEG frame as JPEG at this codec's quality and subsampling in the DCT domain
+    /// (`JPEGTranscoder`), writing its pixels at half size into `half` when given; nil (nothing written)
+    /// when the frame must go through pixels instead.
+    func transcode(jpeg frame: [UInt8], half: PixelBuffer?) throws -> [UInt8]? {
+        precondition(compression == .jpeg)
+        guard JPEGTranscoder.supports(subsampling) else { return nil }
+        return try transcoders.with { try $0.transcode(frame, half: half) }
     }
 
     /// Re-encodes a complete JPEG frame as JPEG at this codec's quality and subsampling: through its

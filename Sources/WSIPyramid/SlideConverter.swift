@@ -55,9 +55,9 @@ public final class SlideConverter {
 
         let (codec, copy) = chooseEncoding()
         let sourceTile = sourceTileSize
-        // Re-encoding YCbCr JPEG tiles on the source's grid: each goes through its YCbCr planes (no RGB
-        // round trip) and feeds the level below like a copied one, decoded at half scale.
-        let transcoded = copy == nil ? planarReencodeTiles(codec, sourceTile: sourceTile) : nil
+        // Re-encoding JPEG tiles on the source's grid: each is transcoded on its own (in the DCT domain, or
+        // through its YCbCr planes) and feeds the level below like a copied one.
+        let transcoded = copy == nil ? reencodedTiles(codec, sourceTile: sourceTile) : nil
         let tiles = copy ?? transcoded
         let tileWidth = tiles?.tileWidth ?? options.tileSize ?? sourceTile?.width ?? 256
         let tileHeight = tiles?.tileHeight ?? options.tileSize ?? sourceTile?.height ?? 256
@@ -117,7 +117,8 @@ public final class SlideConverter {
                     transferSyntax: codec.transferSyntax, lossyCompression: ourHistory,
                     pixelSpacing: metadata.pixelSpacing.map { $0.map { $0 * level.downsample } }, instanceNumber: index + 1,
                     derivationDescription: derivation)
-                if let copied {
+                // Copied frames keep the source's coding and history; transcoded ones are ours.
+                if let copied, !(index == 0 && transcoded != nil) {
                     switch copied.encoding {
                     case .jpeg(let rgbCoded):
                         description.photometricInterpretation = rgbCoded ? "RGB" : "YBR_FULL_422"
@@ -287,14 +288,17 @@ public final class SlideConverter {
         }
     }
 
-    /// Level-0 tiles to re-encode through their YCbCr planes: `--reencode` to JPEG of YCbCr JPEG tiles at the
-    /// tile size the output gets anyway, whose chroma is no coarser than the output's (it is only averaged).
-    private func planarReencodeTiles(_ codec: FrameCodec, sourceTile: (width: Int, height: Int)?) -> (any RawTileSource)? {
-        guard options.reencode, codec.compression == .jpeg, let raw = source.rawTiles, case .jpeg(rgbCoded: false) = raw.encoding,
+    /// Level-0 JPEG tiles to re-encode one by one on the source's grid (`--reencode` to JPEG at the tile size
+    /// the output gets anyway): in the DCT domain where the transcoder takes them (`JPEGTranscoder`), else
+    /// through their YCbCr planes where their chroma is no coarser than the output's (it is only averaged).
+    /// Each feeds the level below like a copied tile. nil: re-encode from pixels read in bands.
+    private func reencodedTiles(_ codec: FrameCodec, sourceTile: (width: Int, height: Int)?) -> (any RawTileSource)? {
+        guard options.reencode, codec.compression == .jpeg, let raw = source.rawTiles, case .jpeg = raw.encoding,
               raw.tileWidth % 2 == 0, raw.tileHeight % 2 == 0 else { return nil }
         let size = options.tileSize.map { ($0, $0) } ?? sourceTile.map { ($0.width, $0.height) }
-        guard let size, size == (raw.tileWidth, raw.tileHeight), let first = try? raw.rawTile(col: 0, row: 0),
-              let info = try? JPEGDecoder().info(first), !info.isGrayscale, let subsampling = info.subsampling,
+        guard let size, size == (raw.tileWidth, raw.tileHeight), let first = try? raw.rawTile(col: 0, row: 0) else { return nil }
+        if (try? codec.transcode(jpeg: first, half: nil)) != nil { return raw }
+        guard let info = try? JPEGDecoder().info(first), !info.isRGBCoded, !info.isGrayscale, let subsampling = info.subsampling,
               YCbCrPlanes.canConvert(subsampling, to: codec.subsampling) else { return nil }
         return raw
     }
@@ -395,16 +399,18 @@ public final class SlideConverter {
                     return half.window(x: i * tw / 2, y: 0, width: (width + 1) / 2, height: (visibleHeight + 1) / 2)
                 }
                 if let frame = try copy.rawTile(col: firstColumn + i, row: row) {
+                    // In the DCT domain, the half-size tile comes with the frame.
+                    if transcode, let reencoded = try Self.corruptTile(path, firstColumn + i, row, {
+                        try codec.transcode(jpeg: frame, half: pixels == nil ? halfTile : nil)
+                    }) {
+                        return (reencoded, false)
+                    }
                     if let halfTile, pixels == nil {
                         try Self.decodeAtHalfScale(frame, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
                                                    tile: (firstColumn + i, row), of: path)
                     }
                     guard transcode else { return (frame, true) }
-                    do {
-                        return (try codec.reencode(jpeg: frame), false)
-                    } catch let error as CodecError {
-                        throw SourceError.corruptTile(path, col: firstColumn + i, row: row, error)
-                    }
+                    return (try Self.corruptTile(path, firstColumn + i, row) { try codec.reencode(jpeg: frame) }, false)
                 }
                 // A tile the source lacks (sparse files): background, or the pixels when there are some.
                 guard let pixels else {
@@ -435,7 +441,7 @@ public final class SlideConverter {
     /// (rounded up): straight into place for whole tiles, through a scratch tile at the slide's edges.
     private static func decodeAtHalfScale(_ frame: [UInt8], tileWidth tw: Int, tileHeight th: Int, into destination: PixelBuffer,
                                           decoders: HandlePool<JPEGDecoder>, tile: (col: Int, row: Int), of path: String) throws {
-        do {
+        try corruptTile(path, tile.col, tile.row) {
             try decoders.with { decoder in
                 if destination.width == tw / 2, destination.height == th / 2, try decoder.decodeHalf(frame, into: destination) { return }
                 var tile = RGBImage(uninitializedWidth: tw / 2, height: th / 2)
@@ -444,8 +450,15 @@ public final class SlideConverter {
                 }
                 tile.crop(x: 0, y: 0, width: destination.width, height: destination.height).copy(into: destination, x: 0, y: 0)
             }
+        }
+    }
+
+    /// `body`'s result, its codec error reported as the source's corrupt tile (col, row).
+    private static func corruptTile<T>(_ path: String, _ col: Int, _ row: Int, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let error as CodecError {
-            throw SourceError.corruptTile(path, col: tile.col, row: tile.row, error)
+            throw SourceError.corruptTile(path, col: col, row: row, error)
         }
     }
 

@@ -13,6 +13,7 @@ struct BatchJobCommand: ParsableCommand {
     @Option(help: "The batch's process ID: the job stops when that process is gone.") var parent: Int32
 
     func run() throws {
+        tuneAllocatorForConversion()
         do {
             try SlideJob.runAsChild(jobFile: job, reportFile: report, parent: parent)
         } catch {

@@ -23,7 +23,7 @@ struct ConversionFlags: ParsableArguments {
     @Option(help: "Level-0 tiles in flight per step: fewer use less memory, more keep the cores busier (default: 8 megapixels' worth, 128 tiles of 256).")
     var window: Int?
     @Option(help: "JSON file of patient, study, series, specimen, equipment and label attributes.") var metadata: String?
-    @Flag(help: "Re-encode level 0 even where its tiles could be copied.") var reencode = false
+    @Flag(help: "Re-encode level 0 even where its tiles could be copied (JPEG tiles to JPEG 4:2:0 or 4:4:4 on the source's grid are re-encoded in the DCT domain, without decoding to pixels).") var reencode = false
     @Flag(help: "Do not write the label image.") var noLabel = false
     @Flag(help: "Do not write the overview (macro) image.") var noOverview = false
     @Flag(help: "Do not write the thumbnail image.") var noThumbnail = false
@@ -77,6 +77,7 @@ struct ConvertCommand: AsyncParsableCommand {
     var extendedOffsetThreshold: UInt64?
 
     func run() async throws {
+        tuneAllocatorForConversion()
         let outputDirectory = output ?? defaultOutput(for: input)
         var options = ConversionOptions(outputDirectory: outputDirectory)
         options.overwrite = overwrite

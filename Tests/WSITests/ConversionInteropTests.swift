@@ -1,6 +1,7 @@
 import CDCMTKShim
 import Foundation
 import Testing
+import WSICodecs
 import WSIDICOM
 @testable import WSISources
 
@@ -119,6 +120,32 @@ struct ConversionInteropTests {
         // Without --tile-size, re-encoded tiles keep the source's grid (240), one output tile per source tile.
         let own = try convert(slide, to: dir.appendingPathComponent("own").path, ["--reencode", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"])
         #expect(own.instances.map { [$0.tileWidth, $0.tileHeight, $0.frames, $0.copiedFrames] } == [[240, 240, 20, 0]])
+    }
+
+    @Test("Aperio SVS with RGB-coded JPEG tiles re-encoded (--reencode): transcoded in the DCT domain, YCbCr 4:2:0, both lossy steps recorded, valid, within JPEG tolerance")
+    func aperioRGBReencoded() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, width: 1500, height: 1100)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out, ["--reencode", "--no-label", "--no-overview", "--no-thumbnail"])
+        #expect(report.instances.map(\.width) == [1500, 750, 375, 188])
+        #expect(report.instances.allSatisfy { $0.copiedFrames == 0 && $0.photometricInterpretation == "YBR_FULL_422" && $0.tileWidth == 240 })
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 2, levels: 4)
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+        // The scanner's JPEG step and ours.
+        let level0 = try DICOMFile(path: out + "/level-0.dcm")
+        #expect(level0.dataSet.string(.lossyImageCompressionMethod) == "ISO_10918_1\\ISO_10918_1")
+        let frame = level0.frame(8)
+        #expect(try JPEGDecoder().info(frame).subsampling == .s420)
+
+        // The same slide through pixels (4:2:2 output, which the transcoder does not make) is no closer to the source.
+        let pixels = dir.appendingPathComponent("pixels").path
+        _ = try convert(slide, to: pixels, ["--reencode", "--subsampling", "422", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"])
+        let pixelVerdict = try TestSupport.check(pixels, source: slide, maxMAD0: 3, levels: 1)
+        #expect(pixelVerdict.errors.isEmpty, "\(pixelVerdict.errors)")
+        #expect((verdict.mad["level0"] ?? 99) <= (pixelVerdict.mad["level0"] ?? 0) + 0.1)
     }
 
     @Test("Generic tiled TIFF with odd dimensions and 256-pixel YCbCr tiles: copied, padded edges, valid")
