@@ -11,7 +11,6 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,9 +147,7 @@ const char *jpeg_transcoder_message(const jpeg_transcoder *t) { return t->messag
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 typedef int v8i __attribute__((vector_size(32)));
-typedef int v4i __attribute__((vector_size(16)));
 typedef short v8s __attribute__((vector_size(16)));
-typedef short v4s __attribute__((vector_size(8)));
 
 // 256-bit vectors pass through no function boundary (that would need AVX in the baseline clone's ABI):
 // the helpers that make them are macros.
@@ -357,9 +354,13 @@ int jpeg_transcoder_run(jpeg_transcoder *t, const unsigned char *source, size_t 
     jpeg_read_header(&t->in, TRUE);
     struct jpeg_decompress_struct *in = &t->in;
     JDIMENSION width = in->image_width, height = in->image_height;
+    if (in->num_components != 3) {
+        jpeg_abort_decompress(in);
+        return JPEG_TRANSCODE_UNSUPPORTED;
+    }
     jpeg_component_info *c0 = &in->comp_info[0], *c1 = &in->comp_info[1], *c2 = &in->comp_info[2];
-    int rgb = in->num_components == 3 && in->jpeg_color_space == JCS_RGB && c0->h_samp_factor == 1 && c0->v_samp_factor == 1;
-    int ycc = in->num_components == 3 && in->jpeg_color_space == JCS_YCbCr && c0->h_samp_factor <= 2 && c0->v_samp_factor <= 2;
+    int rgb = in->jpeg_color_space == JCS_RGB && c0->h_samp_factor == 1 && c0->v_samp_factor == 1;
+    int ycc = in->jpeg_color_space == JCS_YCbCr && c0->h_samp_factor <= 2 && c0->v_samp_factor <= 2;
     int chroma_full = rgb || (c0->h_samp_factor == 1 && c0->v_samp_factor == 1);
     int th = t->subsampling == 420 ? 2 : 1;
     if (!(rgb || ycc) || in->data_precision != 8 || width % 16 || height % 16 || (t->subsampling != 420 && t->subsampling != 444) ||
