@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "WSITests",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "WSITileService", "WSITileServer", "WSIBatch", "WSIExport",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "CJPEGLib", "WSITileService", "WSITileServer", "WSIBatch", "WSIExport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/WSITests"

@@ -18,6 +18,7 @@ public final class SlideConverter {
     public static let assumedMicrometresPerPixel = 0.25
     /// Decoders for copied frames that feed the level below.
     private let halfDecoders = HandlePool { JPEGDecoder() }
+    private let halfTranscoders = HandlePool { JPEGTranscoder() }
 
     public init(source: any SlideSource, options: ConversionOptions, progress: (@Sendable (ConversionProgress) -> Void)? = nil) {
         self.source = source
@@ -387,7 +388,7 @@ public final class SlideConverter {
         let background = source.properties.background
         let frames: [[UInt8]]
         if let copy {
-            let decoders = halfDecoders, path = source.path
+            let decoders = halfDecoders, transcoders = halfTranscoders, path = source.path
             let visibleWidth = level.width, visibleHeight = min(th, level.height - row * th)
             let results = try Parallel.map(columns, threads: options.threads) { i -> (frame: [UInt8], copied: Bool) in
                 if let half, let pixels {
@@ -407,7 +408,7 @@ public final class SlideConverter {
                     }
                     if let halfTile, pixels == nil {
                         try Self.decodeAtHalfScale(frame, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
-                                                   tile: (firstColumn + i, row), of: path)
+                                                   transcoders: transcoders, tile: (firstColumn + i, row), of: path)
                     }
                     guard transcode else { return (frame, true) }
                     return (try Self.corruptTile(path, firstColumn + i, row) { try codec.reencode(jpeg: frame) }, false)
@@ -438,10 +439,15 @@ public final class SlideConverter {
     }
 
     /// Decodes a copied tw x th JPEG frame at half size into `destination`, its visible part halved
-    /// (rounded up): straight into place for whole tiles, through a scratch tile at the slide's edges.
+    /// (rounded up): from its coefficients (`JPEGTranscoder`) where the stream allows, else by TurboJPEG's
+    /// scaled decoding, straight into place for whole tiles and through a scratch tile at the slide's edges.
     private static func decodeAtHalfScale(_ frame: [UInt8], tileWidth tw: Int, tileHeight th: Int, into destination: PixelBuffer,
-                                          decoders: HandlePool<JPEGDecoder>, tile: (col: Int, row: Int), of path: String) throws {
+                                          decoders: HandlePool<JPEGDecoder>, transcoders: HandlePool<JPEGTranscoder>,
+                                          tile: (col: Int, row: Int), of path: String) throws {
         try corruptTile(path, tile.col, tile.row) {
+            if destination.width <= tw / 2, destination.height <= th / 2, try transcoders.with({ try $0.decodeHalf(frame, into: destination) }) {
+                return
+            }
             try decoders.with { decoder in
                 if destination.width == tw / 2, destination.height == th / 2, try decoder.decodeHalf(frame, into: destination) { return }
                 var tile = RGBImage(uninitializedWidth: tw / 2, height: th / 2)

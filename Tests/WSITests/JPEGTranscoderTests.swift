@@ -1,3 +1,4 @@
+import CJPEGLib
 import Foundation
 import Testing
 import WSICodecs
@@ -85,5 +86,105 @@ struct JPEGTranscoderTests {
         #expect(throws: CodecError.self) { try transcoder.transcode(Array(stream.prefix(40))) }
         // The transcoder is usable again after an error.
         #expect(try transcoder.transcode(stream) != nil)
+    }
+
+    /// A reproducible stream of pseudo-random numbers (xorshift), so that a failing case can be rerun.
+    struct Xorshift: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+    }
+
+    /// A baseline stream with restart markers every `mcus` MCUs, from libjpeg (TurboJPEG 2.1 writes none).
+    func restartStream(_ image: RGBImage, subsampling: Int32, mcus: Int32) throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let status = image.pixels.withUnsafeBufferPointer {
+            cjpeg_encode_rgb($0.baseAddress, Int32(image.width), Int32(image.height), 90, subsampling, mcus, &out, &size, &message, message.count)
+        }
+        try #require(status == 0 && out != nil)
+        defer { free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: Int(size)))
+    }
+
+    /// Transcodes with our entropy decoder and with libjpeg's: the output, the half-size tile, or the error.
+    func bothWays(_ stream: [UInt8], quality: Int = 90, subsampling: ChromaSubsampling = .s420)
+        -> (ours: Result<[UInt8]?, Error>, libjpeg: Result<[UInt8]?, Error>, halves: ([UInt8], [UInt8])) {
+        let decoder = JPEGDecoder()
+        let size = (try? decoder.info(stream)).map { ($0.width / 2, $0.height / 2) } ?? (8, 8)
+        var halfOurs = RGBImage(width: max(1, size.0), height: max(1, size.1), fill: RGB(9, 9, 9)), halfLibjpeg = halfOurs
+        let ours = halfOurs.withPixelBuffer { buffer in
+            Result { try JPEGTranscoder(quality: quality, subsampling: subsampling).transcode(stream, half: buffer) }
+        }
+        let libjpeg = halfLibjpeg.withPixelBuffer { buffer in
+            Result { try JPEGTranscoder(quality: quality, subsampling: subsampling, libjpegDecoderOnly: true).transcode(stream, half: buffer) }
+        }
+        return (ours, libjpeg, (halfOurs.pixels, halfLibjpeg.pixels))
+    }
+
+    func same(_ a: Result<[UInt8]?, Error>, _ b: Result<[UInt8]?, Error>) -> Bool {
+        switch (a, b) {
+        case (.success(let x), .success(let y)): return x == y
+        case (.failure, .failure): return true
+        default: return false
+        }
+    }
+
+    @Test("Our entropy decoder reads every stream as libjpeg's does: sources of each sampling, long codes and large values, restart markers, damaged data")
+    func ownDecoderMatchesLibjpeg() throws {
+        let (tile, dir) = try rgbCodedTile()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pixels = try JPEGDecoder().decode(tile)
+        var random = Xorshift(state: 0x9E37_79B9_7F4A_7C15)
+        // Noise: the largest coefficients and the longest codes of the standard tables.
+        let noise = RGBImage(width: 256, height: 128, pixels: (0..<(256 * 128 * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        var streams: [(String, [UInt8])] = [("RGB-coded SVS tile", tile)]
+        for (quality, subsampling) in [(95, ChromaSubsampling.s420), (100, .s444), (75, .s420), (90, .s422)] {
+            streams.append(("YCbCr \(subsampling) q\(quality)", try JPEGEncoder(quality: quality, subsampling: subsampling).encode(pixels)))
+        }
+        streams.append(("noise 4:4:4 q100", try JPEGEncoder(quality: 100, subsampling: .s444).encode(noise)))
+        streams.append(("noise 4:2:0 q90", try JPEGEncoder(quality: 90, subsampling: .s420).encode(noise)))
+        streams.append(("flat", try JPEGEncoder(quality: 90, subsampling: .s420).encode(RGBImage(width: 64, height: 48, fill: RGB(200, 90, 160)))))
+        streams.append(("restart markers 4:2:0", try restartStream(pixels, subsampling: 420, mcus: 3)))
+        streams.append(("restart markers 4:4:4", try restartStream(noise, subsampling: 444, mcus: 7)))
+        for (name, stream) in streams {
+            for subsampling in [ChromaSubsampling.s420, .s444] {
+                let (ours, libjpeg, halves) = bothWays(stream, subsampling: subsampling)
+                let sameOutput = same(ours, libjpeg), sameHalf = halves.0 == halves.1, transcoded = (try? ours.get()) != nil
+                #expect(sameOutput, "\(name) to \(subsampling)")
+                #expect(sameHalf, "\(name): half-size tile")
+                guard subsampling == .s420 else { continue }
+                #expect(transcoded, "\(name) is transcoded")
+                // Decoding at half size alone (the level below copied frames) gives the same pixels.
+                let info = try JPEGDecoder().info(stream)
+                var direct = RGBImage(width: info.width / 2, height: info.height / 2, fill: RGB(9, 9, 9))
+                let decoded = try direct.withPixelBuffer { try JPEGTranscoder().decodeHalf(stream, into: $0) }
+                #expect(decoded && direct.pixels == halves.0, "\(name): decodeHalf")
+            }
+        }
+
+        // Damaged data: bytes changed in the entropy-coded segment, or the stream cut short. Whatever
+        // libjpeg makes of it (it fills what it cannot read), ours gives the same, or the same error.
+        let scanStart = try #require((2..<tile.count - 1).first { tile[$0] == 0xFF && tile[$0 + 1] == 0xDA })
+        var differing: [Int] = []
+        for trial in 0..<300 {
+            var damaged = tile
+            if trial % 4 == 3 {
+                damaged = Array(tile.prefix(Int.random(in: (scanStart + 12)..<tile.count, using: &random)))
+            } else {
+                for _ in 0...(trial % 3) {
+                    let at = Int.random(in: (scanStart + 12)..<(tile.count - 2), using: &random)
+                    damaged[at] = trial % 5 == 0 ? 0xFF : UInt8.random(in: 0...255, using: &random)
+                }
+            }
+            let (ours, libjpeg, halves) = bothWays(damaged)
+            if !same(ours, libjpeg) || halves.0 != halves.1 { differing.append(trial) }
+        }
+        #expect(differing.isEmpty, "damaged streams read differently: trials \(differing)")
     }
 }

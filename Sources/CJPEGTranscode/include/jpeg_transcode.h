@@ -4,8 +4,9 @@
 #include <stddef.h>
 
 /// Re-encodes baseline JPEG tiles at a new quality and chroma subsampling in the DCT domain: the source's
-/// coefficients are entropy-decoded (libjpeg's jpeg_read_coefficients), converted to YCbCr and requantized
-/// without going back to pixels, and entropy-coded again (jpeg_write_coefficients). Only the chroma of a
+/// coefficients are entropy-decoded (by our decoder, huffman_decode.c, for single-scan baseline streams
+/// without restart markers; by libjpeg's jpeg_read_coefficients otherwise), converted to YCbCr and
+/// requantized without going back to pixels, and entropy-coded again (libjpeg's jpeg_write_coefficients). Only the chroma of a
 /// subsampled output goes through pixels, at half size, which is also the tile at the next pyramid level:
 /// the same pixels TurboJPEG's half-scale decoding gives. Not thread-safe: one per thread.
 typedef struct jpeg_transcoder jpeg_transcoder;
@@ -32,6 +33,16 @@ void jpeg_transcoder_destroy(jpeg_transcoder *transcoder);
 int jpeg_transcoder_run(jpeg_transcoder *transcoder, const unsigned char *source, size_t source_size,
                         const unsigned char **output, size_t *output_size,
                         unsigned char *half, int half_pitch, int half_width, int half_height);
+
+/// Decodes the complete stream `source` at half size only (the half-size pixels jpeg_transcoder_run
+/// writes, from the same kinds of stream, of any quality and subsampling setting): a pyramid level from a
+/// frame that is copied as it is. JPEG_TRANSCODE_UNSUPPORTED, with nothing written, for other streams.
+int jpeg_transcoder_half(jpeg_transcoder *transcoder, const unsigned char *source, size_t source_size,
+                         unsigned char *half, int half_pitch, int half_width, int half_height);
+
+/// With `only` non-zero, every stream is entropy-decoded by libjpeg rather than by our decoder (which
+/// otherwise takes the streams it can): the two give the same coefficients, which tests check.
+void jpeg_transcoder_use_libjpeg_decoder(jpeg_transcoder *transcoder, int only);
 
 /// Why the last run failed.
 const char *jpeg_transcoder_message(const jpeg_transcoder *transcoder);
