@@ -41,12 +41,14 @@ let package = Package(
 
         // Our DCT-domain JPEG re-encoder over libjpeg's coefficient API (C: libjpeg reports errors by longjmp).
         .target(name: "CJPEGTranscode", linkerSettings: [.linkedLibrary("jpeg")]),
+        // Pixel kernels in C with vector types (Swift's scalar loops were the cost): 2 x 2 averaging.
+        .target(name: "CPixelKernels"),
 
         // prctl for the batch's child processes (variadic in C, so not callable from Swift) and mallopt.
         .target(name: "CProcessControl"),
 
         // Codecs: JPEG, JPEG 2000, PNG; images as value types.
-        .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG", "CJPEGTranscode"]),
+        .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG", "CJPEGTranscode", "CPixelKernels"]),
         // Slide sources: one file per source kind behind `SlideSource`.
         .target(name: "WSISources", dependencies: ["WSICodecs", "CTIFF", "COpenSlide"]),
         // DICOM: Part 10 writing and reading, the WSI IOD, UIDs, metadata mapping.

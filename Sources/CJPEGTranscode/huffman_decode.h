@@ -9,9 +9,7 @@
 #include <jpeglib.h>
 
 /// Bits looked up at once: codes this long or shorter are decoded by one table read.
-#ifndef HUFFMAN_FAST_BITS
 #define HUFFMAN_FAST_BITS 10
-#endif
 
 /// One Huffman table, derived for decoding.
 typedef struct huffman_table {

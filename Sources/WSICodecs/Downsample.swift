@@ -1,3 +1,5 @@
+import CPixelKernels
+
 /// 2x2 area averaging: how each pyramid level is computed from the one above it.
 public enum Downsample {
     /// Halves `image` (rounding odd sizes up; edge pixels average only the samples that exist).
@@ -31,13 +33,7 @@ public enum Downsample {
             let r0 = s + (2 * y) * source.pitch
             let r1 = 2 * y + 1 < sh ? r0 + source.pitch : r0
             let o = d + y * destination.pitch
-            for x in 0..<fullPairs {
-                let i = 6 * x
-                for c in 0..<3 {
-                    let sum = UInt16(r0[i + c]) &+ UInt16(r0[i + 3 + c]) &+ UInt16(r1[i + c]) &+ UInt16(r1[i + 3 + c])
-                    o[3 * x + c] = UInt8(truncatingIfNeeded: (sum &+ 2) >> 2)
-                }
-            }
+            pixel_halve_rgb_row(r0, r1, o, Int32(fullPairs))
             if sw % 2 == 1 && fullPairs < w {
                 let i = 3 * (sw - 1)
                 for c in 0..<3 {

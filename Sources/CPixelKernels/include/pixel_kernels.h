@@ -1,0 +1,9 @@
+#ifndef PIXEL_KERNELS_H
+#define PIXEL_KERNELS_H
+
+/// One output row of a 2 x 2 area average of interleaved RGB: `pairs` output pixels, each the rounded
+/// mean of two neighbouring pixels of `row0` and of `row1` ((sum + 2) / 4). Written with vector types
+/// (shuffles of 16 bytes), with an AVX2 clone: the lower pyramid levels are made by it.
+void pixel_halve_rgb_row(const unsigned char *row0, const unsigned char *row1, unsigned char *out, int pairs);
+
+#endif
