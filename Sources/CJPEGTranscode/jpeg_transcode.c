@@ -4,8 +4,9 @@
 // luma weights sum to one and the chroma weights to zero), so the output's luma coefficients are a
 // weighted sum of the source's R, G and B coefficients, requantized: no inverse or forward DCT, no colour
 // conversion of full-size pixels, no rounding to 8 bits in between. Chroma subsampled 2 x 2 is made from
-// the half-size pixels that the low 4 x 4 coefficients of each block give (a 4-point inverse DCT, what
-// libjpeg's scaled decoding does), converted and forward-transformed at a quarter of the pixel count;
+// the half-size pixels that the low 4 x 4 coefficients of each block give (a 4-point inverse DCT: a
+// low-pass filter; libjpeg's scaled decoding also folds in coefficients 5-7, which makes its result the
+// exact 2 x 2 mean, at twice the arithmetic), converted and forward-transformed at a quarter of the pixels;
 // those half-size pixels are also the tile one pyramid level down, which the caller gets for free (and
 // all a copied frame needs: jpeg_transcoder_half). Entropy decoding is ours (huffman_decode.c, 2.4 times
 // libjpeg's speed on slide tiles) for the streams it takes, libjpeg's for the rest; entropy coding is
@@ -37,7 +38,7 @@ struct jpeg_transcoder {
     size_t size;
     /// Half-size planes of the source's three components, level-shifted (0 is mid-grey).
     float *planes[3];
-    size_t plane_capacity;
+    size_t plane_capacity[3];
     /// basis8[u][n] and basis4[u][n]: sample n of basis function u of the orthonormal 8-point DCT, and of
     /// the 4-point one applied to an 8-point DCT's low 4 coefficients (scaled by 1/sqrt 2, so that it gives
     /// the signal at half the sampling rate).
@@ -437,6 +438,17 @@ KERNEL static void half_rgb(const jpeg_transcoder *t, int rgb, size_t pitch, uns
 
 // MARK: the run
 
+/// Makes `*buffer` hold at least `count` items of `size` bytes, its contents not kept (scratch that
+/// grows to the largest tile and stays). 0 when out of memory.
+static int reserve(void **buffer, size_t *capacity, size_t count, size_t size) {
+    if (count <= *capacity) return 1;
+    free(*buffer);
+    *capacity = 0;
+    if (!(*buffer = malloc(count * size))) return 0;
+    *capacity = count;
+    return 1;
+}
+
 /// Decodes the scan with huffman_decode.c into the transcoder's own blocks, when it is of the kind that
 /// decoder takes (one interleaved sequential scan of all three components, no restart markers). 0 when
 /// it is not, or when its data is damaged: libjpeg reads it then.
@@ -456,18 +468,9 @@ static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3]) {
             !huffman_table_prepare(&t->huffman[1][info->ac_tbl_no], ac, 1))
             return 0;
         size_t across = (size_t)mcus_across * info->h_samp_factor, down = (size_t)mcus_down * info->v_samp_factor;
-        if (across * down > t->block_capacity[c]) {
-            free(t->blocks[c]);
-            t->block_capacity[c] = 0;
-            if (!(t->blocks[c] = malloc(across * down * sizeof(JBLOCK)))) return 0;
-            t->block_capacity[c] = across * down;
-        }
-        if (down > t->row_capacity[c]) {
-            free(t->rows[c]);
-            t->row_capacity[c] = 0;
-            if (!(t->rows[c] = malloc(down * sizeof(JBLOCKROW)))) return 0;
-            t->row_capacity[c] = down;
-        }
+        if (!reserve((void **)&t->blocks[c], &t->block_capacity[c], across * down, sizeof(JBLOCK)) ||
+            !reserve((void **)&t->rows[c], &t->row_capacity[c], down, sizeof(JBLOCKROW)))
+            return 0;
         for (size_t y = 0; y < down; y++) t->rows[c][y] = t->blocks[c] + y * across;
         rows[c] = t->rows[c];
         components[i] = (huffman_component){info->h_samp_factor, info->v_samp_factor, &t->huffman[0][info->dc_tbl_no],
@@ -479,12 +482,7 @@ static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3]) {
 /// All `count` rows of a realized virtual array, through the transcoder's scratch row pointers for
 /// component `c` (libjpeg's own arrays are read a row at a time).
 static JBLOCKROW *rows_of(jpeg_transcoder *t, jvirt_barray_ptr array, int c, JDIMENSION count) {
-    if (count > t->row_capacity[c]) {
-        free(t->rows[c]);
-        t->row_capacity[c] = 0;
-        if (!(t->rows[c] = malloc(count * sizeof(JBLOCKROW)))) ERREXIT(&t->in, JERR_OUT_OF_MEMORY);
-        t->row_capacity[c] = count;
-    }
+    if (!reserve((void **)&t->rows[c], &t->row_capacity[c], count, sizeof(JBLOCKROW))) ERREXIT(&t->in, JERR_OUT_OF_MEMORY);
     for (JDIMENSION y = 0; y < count; y++) t->rows[c][y] = (*t->in.mem->access_virt_barray)((j_common_ptr)&t->in, array, y, 1, FALSE)[0];
     return t->rows[c];
 }
@@ -552,14 +550,8 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
     int same_chroma = ycc && c0->h_samp_factor == th && c0->v_samp_factor == th;
     size_t pitch = width / 2, plane = (size_t)(width / 2) * (height / 2);
     if (half != NULL || (encodes && th == 2 && !same_chroma)) {
-        if (plane > t->plane_capacity) {
-            for (int c = 0; c < 3; c++) {
-                free(t->planes[c]);
-                t->planes[c] = malloc(plane * sizeof(float));
-                if (!t->planes[c]) { t->plane_capacity = 0; ERREXIT(in, JERR_OUT_OF_MEMORY); }
-            }
-            t->plane_capacity = plane;
-        }
+        for (int c = 0; c < 3; c++)
+            if (!reserve((void **)&t->planes[c], &t->plane_capacity[c], plane, sizeof(float))) ERREXIT(in, JERR_OUT_OF_MEMORY);
         for (int c = 0; c < 3; c++) half_plane(t, rows[c], source_steps[c], c, pitch);
     }
     if (half) half_rgb(t, rgb, pitch, half, half_pitch, half_width, half_height);

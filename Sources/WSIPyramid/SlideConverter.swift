@@ -110,7 +110,8 @@ public final class SlideConverter {
                 let derivation: String? = switch (index, level.copiedFromSource) {
                 case (0, _): nil
                 case (_, true): "Copied from the source's level \(index), downsampled \(level.downsampleText)x by the scanner"
-                case (_, false): "Downsampled \(level.downsampleText)x from level 0 by area averaging"
+                // Level 1 from JPEG tiles comes from each block's low-frequency coefficients (JPEGTranscoder).
+                case (_, false): "Downsampled \(level.downsampleText)x from level 0, halved level by level (2x2 area averaging, or the low-frequency DCT coefficients of JPEG tiles)"
                 }
                 var description = WSIInstanceDescription(
                     flavor: .volume(original: index == 0), totalWidth: level.width, totalHeight: level.height,

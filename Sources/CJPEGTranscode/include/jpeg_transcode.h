@@ -8,7 +8,8 @@
 /// without restart markers; by libjpeg's jpeg_read_coefficients otherwise), converted to YCbCr and
 /// requantized without going back to pixels, and entropy-coded again (libjpeg's jpeg_write_coefficients). Only the chroma of a
 /// subsampled output goes through pixels, at half size, which is also the tile at the next pyramid level:
-/// the same pixels TurboJPEG's half-scale decoding gives. Not thread-safe: one per thread.
+/// from each block's low 4 x 4 coefficients (within a grey level or so of TurboJPEG's half-scale decoding,
+/// which is the exact 2 x 2 mean). Not thread-safe: one per thread.
 typedef struct jpeg_transcoder jpeg_transcoder;
 
 /// The outcome of jpeg_transcoder_run.
