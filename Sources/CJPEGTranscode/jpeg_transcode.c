@@ -463,6 +463,8 @@ static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3]) {
     for (int i = 0; i < 3; i++) {
         jpeg_component_info *info = in->cur_comp_info[i];
         int c = info->component_index;
+        // The scan header's table numbers are not checked yet (libjpeg does as its decoder starts).
+        if (info->dc_tbl_no < 0 || info->dc_tbl_no >= NUM_HUFF_TBLS || info->ac_tbl_no < 0 || info->ac_tbl_no >= NUM_HUFF_TBLS) return 0;
         JHUFF_TBL *dc = in->dc_huff_tbl_ptrs[info->dc_tbl_no], *ac = in->ac_huff_tbl_ptrs[info->ac_tbl_no];
         if (c < 0 || c > 2 || !dc || !ac || !huffman_table_prepare(&t->huffman[0][info->dc_tbl_no], dc, 0) ||
             !huffman_table_prepare(&t->huffman[1][info->ac_tbl_no], ac, 1))

@@ -186,5 +186,13 @@ struct JPEGTranscoderTests {
             if !same(ours, libjpeg) || halves.0 != halves.1 { differing.append(trial) }
         }
         #expect(differing.isEmpty, "damaged streams read differently: trials \(differing)")
+
+        // A scan header naming Huffman tables past the four there can be (libjpeg checks that only as its
+        // decoder starts): an error either way, never a read outside the table array.
+        var badTables = tile
+        badTables[scanStart + 6] = 0xFF
+        let (ours, libjpeg, _) = bothWays(badTables)
+        let bothFail = (try? ours.get()) == nil && (try? libjpeg.get()) == nil
+        #expect(bothFail)
     }
 }
