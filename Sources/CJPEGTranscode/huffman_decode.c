@@ -85,6 +85,7 @@ typedef struct {
 } bit_reader;
 
 static inline __attribute__((always_inline)) void refill(bit_reader *r) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__  // the first k bytes are then the low ones of the word
     if (r->end - r->p >= 8 && !r->padding) {
         uint64_t x;
         memcpy(&x, r->p, 8);
@@ -98,6 +99,7 @@ static inline __attribute__((always_inline)) void refill(bit_reader *r) {
             return;
         }
     }
+#endif
     while (r->bits <= 56) {
         unsigned byte = 0;
         if (!r->padding && r->p < r->end) {
