@@ -537,6 +537,12 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
         source_steps[c] = table->quantval;
     }
     int ours = read_fast(t, rows);
+    if (!ours && !encodes) {
+        // Half-size pixels alone of a stream ours does not take (restart markers, progressive, damaged):
+        // TurboJPEG's scaled decoding makes them faster than libjpeg's coefficients would.
+        jpeg_abort_decompress(in);
+        return JPEG_TRANSCODE_UNSUPPORTED;
+    }
     if (ours) {
         if (encodes) (*in->mem->realize_virt_arrays)((j_common_ptr)in);
     } else {

@@ -49,7 +49,9 @@ public final class JPEGTranscoder {
 
     /// Decodes a frame at half size only, into the top-left of `half` (at most the frame's size halved):
     /// the level below a copied frame, without the inverse DCT at full size or TurboJPEG's entropy decoder.
-    /// false, with nothing written, for a stream of a kind this transcoder does not take.
+    /// false, with nothing written, for a stream of a kind this transcoder does not take, or whose entropy
+    /// decoding it would leave to libjpeg (restart markers, progressive, damaged data): TurboJPEG's scaled
+    /// decoding is faster for those.
     public func decodeHalf(_ frame: [UInt8], into half: PixelBuffer) throws -> Bool {
         let status = frame.withUnsafeBufferPointer { source in
             jpeg_transcoder_half(handle, source.baseAddress, source.count, half.base, Int32(half.pitch), Int32(half.width), Int32(half.height))

@@ -164,7 +164,12 @@ struct JPEGTranscoderTests {
                 let info = try JPEGDecoder().info(stream)
                 var direct = RGBImage(width: info.width / 2, height: info.height / 2, fill: RGB(9, 9, 9))
                 let decoded = try direct.withPixelBuffer { try JPEGTranscoder().decodeHalf(stream, into: $0) }
-                #expect(decoded && direct.pixels == halves.0, "\(name): decodeHalf")
+                if name.hasPrefix("restart markers") {
+                    // Left to TurboJPEG's scaled decoding, faster than libjpeg's coefficients.
+                    #expect(!decoded && direct.pixels.allSatisfy { $0 == 9 }, "\(name): decodeHalf declines")
+                } else {
+                    #expect(decoded && direct.pixels == halves.0, "\(name): decodeHalf")
+                }
             }
         }
 
