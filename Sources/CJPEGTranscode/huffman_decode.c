@@ -5,8 +5,8 @@
 // coefficient whose code and value bits together fit in HUFFMAN_FAST_BITS with one table read (most of
 // them, in slide tiles), refills a 64-bit buffer several bytes at a time where no 0xFF is near, and keeps
 // its tables while the streams' tables stay the same (an SVS's tiles share one JPEGTables). It takes the
-// common case only: one interleaved sequential scan, no restart markers, intact data; anything else is
-// left to libjpeg.
+// common case only: one interleaved sequential scan (restart markers in order), intact data; anything
+// else is left to libjpeg.
 #include <limits.h>
 #include <string.h>
 
@@ -177,13 +177,35 @@ static inline __attribute__((always_inline)) int decode_block(bit_reader *r, con
     return 1;
 }
 
+/// At the end of a restart interval: what is left of it is at most a byte's fill bits, and the next bytes
+/// are restart marker `number` (the reader stops at markers, so it has not read past it). Starts reading
+/// after it, as at the scan's start.
+static int restart(bit_reader *r, int number) {
+    if (r->bits - 8 * r->padding >= 8 || r->end - r->p < 2 || r->p[0] != 0xFF || r->p[1] != JPEG_RST0 + number) return 0;
+    r->p += 2;
+    r->buffer = 0;
+    r->bits = 0;
+    r->padding = 0;
+    return 1;
+}
+
 KERNEL int huffman_decode_scan(const unsigned char *data, size_t size, huffman_component *components, int count, int mcus_across,
-                               int mcus_down) {
+                               int mcus_down, int restart_interval) {
     bit_reader r = {data, data + size, 0, 0, 0};
     int predictors[MAX_COMPS_IN_SCAN] = {0};
-    if (count < 1 || count > MAX_COMPS_IN_SCAN) return 0;
+    int left = restart_interval, marker = 0;  // MCUs left in this interval; the next marker's number
+    if (count < 1 || count > MAX_COMPS_IN_SCAN || restart_interval < 0) return 0;
     for (int my = 0; my < mcus_down; my++) {
-        for (int mx = 0; mx < mcus_across; mx++)
+        for (int mx = 0; mx < mcus_across; mx++) {
+            if (restart_interval) {
+                if (left == 0) {
+                    if (!restart(&r, marker)) return 0;
+                    marker = (marker + 1) & 7;
+                    memset(predictors, 0, sizeof predictors);
+                    left = restart_interval;
+                }
+                left--;
+            }
             for (int c = 0; c < count; c++) {
                 const huffman_component *component = &components[c];
                 for (int by = 0; by < component->v; by++) {
@@ -192,6 +214,7 @@ KERNEL int huffman_decode_scan(const unsigned char *data, size_t size, huffman_c
                         if (!decode_block(&r, component->dc, component->ac, &predictors[c], row[bx])) return 0;
                 }
             }
+        }
         // Zero bytes past a marker were read as data: the scan is cut short.
         if (r.padding && r.bits < 8 * r.padding) return 0;
     }

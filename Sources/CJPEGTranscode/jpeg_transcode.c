@@ -450,11 +450,11 @@ static int reserve(void **buffer, size_t *capacity, size_t count, size_t size) {
 }
 
 /// Decodes the scan with huffman_decode.c into the transcoder's own blocks, when it is of the kind that
-/// decoder takes (one interleaved sequential scan of all three components, no restart markers). 0 when
+/// decoder takes (one interleaved sequential scan of all three components). 0 when
 /// it is not, or when its data is damaged: libjpeg reads it then.
 static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3]) {
     struct jpeg_decompress_struct *in = &t->in;
-    if (t->libjpeg_only || in->progressive_mode || in->arith_code || in->restart_interval || in->comps_in_scan != 3 || in->Ss != 0 || in->Se != 63 ||
+    if (t->libjpeg_only || in->progressive_mode || in->arith_code || in->comps_in_scan != 3 || in->Ss != 0 || in->Se != 63 ||
         in->Ah != 0 || in->Al != 0)
         return 0;
     int mcus_across = (int)((in->image_width + 8 * in->max_h_samp_factor - 1) / (8 * in->max_h_samp_factor));
@@ -478,7 +478,8 @@ static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3]) {
         components[i] = (huffman_component){info->h_samp_factor, info->v_samp_factor, &t->huffman[0][info->dc_tbl_no],
                                             &t->huffman[1][info->ac_tbl_no], t->rows[c]};
     }
-    return huffman_decode_scan(in->src->next_input_byte, in->src->bytes_in_buffer, components, 3, mcus_across, mcus_down);
+    return huffman_decode_scan(in->src->next_input_byte, in->src->bytes_in_buffer, components, 3, mcus_across, mcus_down,
+                               (int)in->restart_interval);
 }
 
 /// All `count` rows of a realized virtual array, through the transcoder's scratch row pointers for
@@ -514,7 +515,10 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
     if (!(rgb || ycc) || in->data_precision != 8 || width % 16 || height % 16 || c1->h_samp_factor != 1 || c1->v_samp_factor != 1 ||
         c2->h_samp_factor != 1 || c2->v_samp_factor != 1 ||
         (encodes && ((t->subsampling != 420 && t->subsampling != 444) || (t->subsampling == 444 && !chroma_full))) ||
-        (half && (half_width > (int)width / 2 || half_height > (int)height / 2)) || (!encodes && !half)) {
+        (half && (half_width > (int)width / 2 || half_height > (int)height / 2)) || (!encodes && !half) ||
+        // Half-size pixels alone of subsampled chroma: TurboJPEG's scaled decoding is faster than our
+        // general (scalar) inverse transform of those blocks.
+        (!encodes && !chroma_full)) {
         jpeg_abort_decompress(in);
         return JPEG_TRANSCODE_UNSUPPORTED;
     }
@@ -538,7 +542,7 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
     }
     int ours = read_fast(t, rows);
     if (!ours && !encodes) {
-        // Half-size pixels alone of a stream ours does not take (restart markers, progressive, damaged):
+        // Half-size pixels alone of a stream ours does not take (progressive, damaged):
         // TurboJPEG's scaled decoding makes them faster than libjpeg's coefficients would.
         jpeg_abort_decompress(in);
         return JPEG_TRANSCODE_UNSUPPORTED;

@@ -4,8 +4,8 @@ import CJPEGTranscode
 /// can (C in `CJPEGTranscode`): the coefficients are converted to YCbCr and requantized, so no full-size
 /// inverse or forward DCT and no colour conversion of full-size pixels is done, and the half-size pixels
 /// that 4:2:0 chroma is made from come out as the tile one pyramid level down (`decodeHalf` gives them
-/// alone, for copied frames). Entropy decoding is our own for single-scan baseline streams without
-/// restart markers (2.4 times libjpeg's speed), libjpeg's otherwise. Takes 3-component 8-bit
+/// alone, for copied frames). Entropy decoding is our own for intact single-scan baseline streams (2.4
+/// times libjpeg's speed), libjpeg's otherwise. Takes 3-component 8-bit
 /// streams (RGB-coded 4:4:4, or YCbCr with luma sampled 1 or 2 times across and down) whose sides are
 /// multiples of 16, to 4:2:0 or 4:4:4 (4:4:4 only from full-resolution chroma). Not thread-safe: one per task.
 public final class JPEGTranscoder {
@@ -49,8 +49,10 @@ public final class JPEGTranscoder {
 
     /// Decodes a frame at half size only, into the top-left of `half` (at most the frame's size halved):
     /// the level below a copied frame, without the inverse DCT at full size or TurboJPEG's entropy decoder.
+    /// Full-resolution chroma only (RGB-coded or YCbCr 4:4:4 streams, as Aperio's): subsampled chroma
+    /// is faster through TurboJPEG's scaled decoding.
     /// false, with nothing written, for a stream of a kind this transcoder does not take, or whose entropy
-    /// decoding it would leave to libjpeg (restart markers, progressive, damaged data): TurboJPEG's scaled
+    /// decoding it would leave to libjpeg (progressive or damaged data): TurboJPEG's scaled
     /// decoding is faster for those.
     public func decodeHalf(_ frame: [UInt8], into half: PixelBuffer) throws -> Bool {
         let status = frame.withUnsafeBufferPointer { source in

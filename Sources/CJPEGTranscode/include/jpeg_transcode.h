@@ -4,8 +4,8 @@
 #include <stddef.h>
 
 /// Re-encodes baseline JPEG tiles at a new quality and chroma subsampling in the DCT domain: the source's
-/// coefficients are entropy-decoded (by our decoder, huffman_decode.c, for single-scan baseline streams
-/// without restart markers; by libjpeg's jpeg_read_coefficients otherwise), converted to YCbCr and
+/// coefficients are entropy-decoded (by our decoder, huffman_decode.c, for intact single-scan baseline
+/// streams; by libjpeg's jpeg_read_coefficients otherwise), converted to YCbCr and
 /// requantized without going back to pixels, and entropy-coded again (libjpeg's jpeg_write_coefficients). Only the chroma of a
 /// subsampled output goes through pixels, at half size, which is also the tile at the next pyramid level:
 /// from each block's low 4 x 4 coefficients (within a grey level or so of TurboJPEG's half-scale decoding,
@@ -37,9 +37,9 @@ int jpeg_transcoder_run(jpeg_transcoder *transcoder, const unsigned char *source
 
 /// Decodes the complete stream `source` at half size only (the half-size pixels jpeg_transcoder_run
 /// writes, from the same kinds of stream, of any quality and subsampling setting): a pyramid level from a
-/// frame that is copied as it is. JPEG_TRANSCODE_UNSUPPORTED, with nothing written, for other streams and
-/// for those our entropy decoder leaves to libjpeg (restart markers, progressive, damaged data): TurboJPEG's
-/// scaled decoding is faster for them.
+/// frame that is copied as it is; full-resolution chroma only (RGB-coded or YCbCr 4:4:4).
+/// JPEG_TRANSCODE_UNSUPPORTED, with nothing written, for other streams and for those our entropy decoder
+/// leaves to libjpeg (progressive or damaged data): TurboJPEG's scaled decoding is faster for them.
 int jpeg_transcoder_half(jpeg_transcoder *transcoder, const unsigned char *source, size_t source_size,
                          unsigned char *half, int half_pitch, int half_width, int half_height);
 
