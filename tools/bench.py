@@ -8,7 +8,8 @@ TurboJPEG itself needs for the path's decoding and encoding on this machine's co
 parallelism (measured on the same slide by tools/codecfloor):
 
   copy      level-0 tiles copied as they are (ours also computes the full dyadic pyramid below them;
-            OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none; ours with
+            OrthancWSIDicomizer and wsidicomizer copy the source's own levels and add none, and
+            `wsidicomizer --add-missing-levels` adds the missing dyadic ones as ours does; ours with
             `--pyramid source` copies the source's levels too, and adds the dyadic levels below them)
   reencode  every tile re-encoded as JPEG q90 4:2:0, full dyadic pyramid (ours in the DCT domain for level 0,
             so it can run below the codec floor, which is TurboJPEG's decoding and encoding of pixels)
@@ -68,7 +69,10 @@ def tools_for(path, slide, out, threads, peers):
     elif path == "copy":
         runs = [("dicomizer", ours([])), ("dicomizer --pyramid source", ours(["--pyramid", "source"]))]
         if peers:
-            runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([]))]
+            # wsidicomizer's plain copy writes no new level; with --add-missing-levels it copies level 0 and
+            # computes the same dyadic levels ours does (its default encoder for them).
+            runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([])),
+                     ("wsidicomizer --add-missing-levels", wsid(["--add-missing-levels"]))]
     else:
         runs = [("dicomizer", ours(["--reencode", "--quality", "90", "--subsampling", "420"]))]
         if peers:
