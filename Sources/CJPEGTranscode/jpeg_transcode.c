@@ -183,7 +183,6 @@ typedef short v4su __attribute__((vector_size(8), aligned(2)));
 /// Eight coefficients of a block row, as floats.
 #define coefficients8(p) __builtin_convertvector(*(const v8su *)(p), v8f)
 
-static INLINE v4f splat4(float x) { return (v4f){x, x, x, x}; }
 static INLINE v4f coefficients4(const JCOEF *p) { return __builtin_convertvector(*(const v4su *)p, v4f); }
 
 /// Rounds half away from zero, as libjpeg's quantizer does, into baseline's coefficient range.
@@ -195,24 +194,9 @@ static INLINE void store_quantized(JCOEF *p, const v8f *value) {
     *(v8su *)p = __builtin_convertvector(rounded, v8s);
 }
 
-/// Inverse DCT of one block's low 4 x 4 coefficients into 4 x 4 samples at half size (rows `pitch` apart).
-static INLINE void inverse4(const jpeg_transcoder *t, const JCOEF *block, const v4f steps[4], float *out, size_t pitch) {
-    v4f basis[4];
-    memcpy(basis, t->basis4, sizeof basis);
-    v4f rows[4];
-    for (int v = 0; v < 4; v++) {
-        v4f f = coefficients4(block + v * 8) * steps[v];
-        rows[v] = splat4(f[0]) * basis[0] + splat4(f[1]) * basis[1] + splat4(f[2]) * basis[2] + splat4(f[3]) * basis[3];
-    }
-    for (int m = 0; m < 4; m++) {
-        v4f sum = splat4(t->basis4[0][m]) * rows[0] + splat4(t->basis4[1][m]) * rows[1] + splat4(t->basis4[2][m]) * rows[2] +
-                  splat4(t->basis4[3][m]) * rows[3];
-        memcpy(out + m * pitch, &sum, sizeof sum);
-    }
-}
-
-/// inverse4 of two blocks side by side (`blocks` and the next), 8 lanes a row: 4 samples of each. Down
-/// the columns with scalars from memory, then across within each half (in-lane shuffles only).
+/// Inverse DCT of the low 4 x 4 coefficients of two blocks side by side (`blocks` and the next) into
+/// 4 x 4 samples of each at half size, 8 lanes a row. Down the columns with scalars from memory, then
+/// across within each half (in-lane shuffles only).
 static INLINE void inverse4_pair(const jpeg_transcoder *t, const JCOEF *blocks, const v8f steps[4], float *out, size_t pitch) {
     v8f f[4];
     for (int v = 0; v < 4; v++)
@@ -315,23 +299,19 @@ KERNEL static void half_plane(jpeg_transcoder *t, const JBLOCKROW *rows, const U
     jpeg_component_info *component = &t->in.comp_info[c];
     int bw = 4 * t->in.max_h_samp_factor / component->h_samp_factor;
     int bh = 4 * t->in.max_v_samp_factor / component->v_samp_factor;
-    v4f steps4[4];
     v8f steps8[4];
-    for (int v = 0; v < 4; v++) {
-        steps4[v] = (v4f){steps[v * 8], steps[v * 8 + 1], steps[v * 8 + 2], steps[v * 8 + 3]};
-        steps8[v] = __builtin_shufflevector(steps4[v], steps4[v], 0, 1, 2, 3, 0, 1, 2, 3);
-    }
+    for (int v = 0; v < 4; v++)
+        for (int u = 0; u < 8; u++) steps8[v][u] = steps[v * 8 + u % 4];
     for (JDIMENSION by = 0; by < component->height_in_blocks; by++) {
         const JCOEF *row = rows[by][0];
         JDIMENSION bx = 0;
+        // Pairs of 4 x 4 blocks (sides are multiples of 16, so there is no odd one out); the general
+        // inverse takes any other block.
         if (bw == 4 && bh == 4)
             for (; bx + 1 < component->width_in_blocks; bx += 2)
                 inverse4_pair(t, row + bx * 64, steps8, t->planes[c] + (size_t)by * 4 * pitch + (size_t)bx * 4, pitch);
-        for (; bx < component->width_in_blocks; bx++) {
-            float *out = t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * bw;
-            if (bw == 4 && bh == 4) inverse4(t, row + bx * 64, steps4, out, pitch);
-            else inverse(t, row + bx * 64, steps, bw, bh, out, pitch);
-        }
+        for (; bx < component->width_in_blocks; bx++)
+            inverse(t, row + bx * 64, steps, bw, bh, t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * bw, pitch);
     }
 }
 
@@ -449,14 +429,21 @@ static int reserve(void **buffer, size_t *capacity, size_t count, size_t size) {
     return 1;
 }
 
-/// Decodes the scan with huffman_decode.c into the transcoder's own blocks, when it is of the kind that
-/// decoder takes (one interleaved sequential scan of all three components). 0 when
-/// it is not, or when its data is damaged: libjpeg reads it then.
-static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3]) {
+/// Decodes the scan with huffman_decode.c into the transcoder's own blocks, and points `steps` at each
+/// component's quantization steps, when it is of the kind that decoder takes (one interleaved sequential
+/// scan of all three components, every table defined in the header). 0 when it is not, or when its data
+/// is damaged: libjpeg reads it then.
+static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3], const UINT16 *steps[3]) {
     struct jpeg_decompress_struct *in = &t->in;
     if (t->libjpeg_only || in->progressive_mode || in->arith_code || in->comps_in_scan != 3 || in->Ss != 0 || in->Se != 63 ||
         in->Ah != 0 || in->Al != 0)
         return 0;
+    // A single scan keeps the tables the header defines (libjpeg latches them as the scan starts).
+    for (int c = 0; c < 3; c++) {
+        int number = in->comp_info[c].quant_tbl_no;
+        if (number < 0 || number >= NUM_QUANT_TBLS || !in->quant_tbl_ptrs[number]) return 0;
+        steps[c] = in->quant_tbl_ptrs[number]->quantval;
+    }
     int mcus_across = (int)((in->image_width + 8 * in->max_h_samp_factor - 1) / (8 * in->max_h_samp_factor));
     int mcus_down = (int)((in->image_height + 8 * in->max_v_samp_factor - 1) / (8 * in->max_v_samp_factor));
     huffman_component components[3];
@@ -535,12 +522,7 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
     // streams ours leaves to it.
     JBLOCKROW *rows[3];
     const UINT16 *source_steps[3];
-    for (int c = 0; c < 3; c++) {
-        JQUANT_TBL *table = in->comp_info[c].quant_tbl_no < NUM_QUANT_TBLS ? in->quant_tbl_ptrs[in->comp_info[c].quant_tbl_no] : NULL;
-        if (!table) ERREXIT1(in, JERR_NO_QUANT_TABLE, in->comp_info[c].quant_tbl_no);
-        source_steps[c] = table->quantval;
-    }
-    int ours = read_fast(t, rows);
+    int ours = read_fast(t, rows, source_steps);
     if (!ours && !encodes) {
         // Half-size pixels alone of a stream ours does not take (progressive, damaged):
         // TurboJPEG's scaled decoding makes them faster than libjpeg's coefficients would.
@@ -613,6 +595,5 @@ int jpeg_transcoder_run(jpeg_transcoder *t, const unsigned char *source, size_t 
 
 int jpeg_transcoder_half(jpeg_transcoder *t, const unsigned char *source, size_t source_size,
                          unsigned char *half, int half_pitch, int half_width, int half_height) {
-    if (!half) return JPEG_TRANSCODE_UNSUPPORTED;
     return transcode(t, source, source_size, NULL, NULL, half, half_pitch, half_width, half_height);
 }

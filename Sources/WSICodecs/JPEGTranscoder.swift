@@ -40,11 +40,7 @@ public final class JPEGTranscoder {
             jpeg_transcoder_run(handle, source.baseAddress, source.count, &output, &size, half?.base, Int32(half?.pitch ?? 0),
                                 Int32(half?.width ?? 0), Int32(half?.height ?? 0))
         }
-        switch Int(status) {
-        case Int(JPEG_TRANSCODE_OK): return [UInt8](UnsafeBufferPointer(start: output, count: size))
-        case Int(JPEG_TRANSCODE_UNSUPPORTED): return nil
-        default: throw CodecError("JPEG", String(cString: jpeg_transcoder_message(handle)))
-        }
+        return try succeeded(status) ? [UInt8](UnsafeBufferPointer(start: output, count: size)) : nil
     }
 
     /// Decodes a frame at half size only, into the top-left of `half` (at most the frame's size halved):
@@ -58,6 +54,11 @@ public final class JPEGTranscoder {
         let status = frame.withUnsafeBufferPointer { source in
             jpeg_transcoder_half(handle, source.baseAddress, source.count, half.base, Int32(half.pitch), Int32(half.width), Int32(half.height))
         }
+        return try succeeded(status)
+    }
+
+    /// true for JPEG_TRANSCODE_OK, false for a stream not taken; libjpeg's message thrown for an error.
+    private func succeeded(_ status: Int32) throws -> Bool {
         switch Int(status) {
         case Int(JPEG_TRANSCODE_OK): return true
         case Int(JPEG_TRANSCODE_UNSUPPORTED): return false
