@@ -46,6 +46,9 @@ struct jpeg_transcoder {
     float basis4[4][4];
     /// across4[u] = basis4[u] twice over: one row of two blocks.
     float across4[4][8];
+    /// pairs8[u][m] = the mean of basis8[u][2m] and basis8[u][2m + 1]: 8 samples' inverse DCT halved
+    /// exactly (the 2 x 1 mean), for chroma at full vertical resolution (4:2:2).
+    float pairs8[8][4];
     /// The source's coefficients when our decoder reads them (huffman_decode.c): blocks and row pointers
     /// per component, grown as needed and kept between runs.
     JBLOCKROW blocks[3];
@@ -107,6 +110,8 @@ jpeg_transcoder *jpeg_transcoder_create(int quality, int subsampling) {
         for (int u = 0; u < 4; u++)
             t->across4[u][n] = t->across4[u][n + 4] = t->basis4[u][n] =
                 (float)((u == 0 ? sqrt(1.0 / 4) : sqrt(2.0 / 4)) * cos((2 * n + 1) * u * M_PI / 8) / sqrt(2.0));
+    for (int m = 0; m < 4; m++)
+        for (int u = 0; u < 8; u++) t->pairs8[u][m] = (t->basis8[u][2 * m] + t->basis8[u][2 * m + 1]) / 2;
 
     t->in.err = jpeg_std_error(&t->errors);
     t->out.err = &t->errors;
@@ -212,8 +217,8 @@ static INLINE void inverse4_pair(const jpeg_transcoder *t, const JCOEF *blocks, 
     }
 }
 
-/// Inverse DCT of one block's low `bh` x `bw` coefficients (8 or 4 each) into `bh` x `bw` samples: the
-/// general case (chroma of subsampled sources), in plain loops.
+/// Inverse DCT of one block's low `bh` x `bw` coefficients (8 or 4 each) into `bh` x `bw` samples, in plain
+/// loops: what inverse4_pair and inverse8 leave (chroma subsampled vertically alone, which is rare).
 static INLINE void inverse(const jpeg_transcoder *t, const JCOEF *block, const UINT16 *steps, int bw, int bh, float *out, size_t pitch) {
     const float *across = bw == 8 ? &t->basis8[0][0] : &t->basis4[0][0];
     const float *down = bh == 8 ? &t->basis8[0][0] : &t->basis4[0][0];
@@ -229,6 +234,45 @@ static INLINE void inverse(const jpeg_transcoder *t, const JCOEF *block, const U
             for (int v = 0; v < bh; v++) sum += down[v * bh + m] * rows[v][n];
             out[m * pitch + n] = sum;
         }
+}
+
+/// Inverse DCT of one block into 8 x 8 samples (chroma subsampled 2 x 2, which is at half size already),
+/// or into 8 x 4, each the mean of two rows (chroma subsampled 2 x 1): exact, unlike the luma's low-pass
+/// (a 4-point inverse of the low coefficients), which for chroma, with twice the luma's sample spacing, would
+/// blur stripes a few pixels wide. Down the columns with scalars from memory, then across with each row's
+/// lanes broadcast (one swap of 128-bit halves, then in-lane shuffles). Most such blocks hold a DC
+/// coefficient alone, or nothing past the low 4 x 4: those take less arithmetic.
+static INLINE void inverse8(const jpeg_transcoder *t, const JCOEF *block, const v8f steps[8], int bh, float *out, size_t pitch) {
+    const float *down = bh == 8 ? &t->basis8[0][0] : &t->pairs8[0][0];
+    const v8su *rows = (const v8su *)block;
+    v8s low = rows[1] | rows[2] | rows[3], high = rows[4] | rows[5] | rows[6] | rows[7];
+    v8s ac = (rows[0] & (v8s){0, -1, -1, -1, -1, -1, -1, -1}) | low | high;
+    if (__builtin_reduce_or(ac) == 0) {
+        float dc = (float)block[0] * steps[0][0] * t->basis8[0][0];
+        for (int m = 0; m < bh; m++) store8(out + m * pitch, splat8(dc * down[m]));
+        return;
+    }
+    int rows_used = __builtin_reduce_or(high) ? 8 : 4;
+    int wide = __builtin_reduce_or((rows[0] | low | high) & (v8s){0, 0, 0, 0, -1, -1, -1, -1}) != 0;
+    v8f f[8];
+    for (int v = 0; v < rows_used; v++) f[v] = coefficients8(block + v * 8) * steps[v];
+    for (int m = 0; m < bh; m++) {
+        v8f g = splat8(down[m]) * f[0];
+        for (int v = 1; v < rows_used; v++) g += splat8(down[v * bh + m]) * f[v];
+        v8f lo = __builtin_shufflevector(g, g, 0, 1, 2, 3, 0, 1, 2, 3);
+        v8f sum = __builtin_shufflevector(lo, lo, 0, 0, 0, 0, 4, 4, 4, 4) * load8(t->basis8[0]) +
+                  __builtin_shufflevector(lo, lo, 1, 1, 1, 1, 5, 5, 5, 5) * load8(t->basis8[1]) +
+                  __builtin_shufflevector(lo, lo, 2, 2, 2, 2, 6, 6, 6, 6) * load8(t->basis8[2]) +
+                  __builtin_shufflevector(lo, lo, 3, 3, 3, 3, 7, 7, 7, 7) * load8(t->basis8[3]);
+        if (wide) {
+            v8f hi = __builtin_shufflevector(g, g, 4, 5, 6, 7, 4, 5, 6, 7);
+            sum += __builtin_shufflevector(hi, hi, 0, 0, 0, 0, 4, 4, 4, 4) * load8(t->basis8[4]) +
+                   __builtin_shufflevector(hi, hi, 1, 1, 1, 1, 5, 5, 5, 5) * load8(t->basis8[5]) +
+                   __builtin_shufflevector(hi, hi, 2, 2, 2, 2, 6, 6, 6, 6) * load8(t->basis8[6]) +
+                   __builtin_shufflevector(hi, hi, 3, 3, 3, 3, 7, 7, 7, 7) * load8(t->basis8[7]);
+        }
+        store8(out + m * pitch, sum);
+    }
 }
 
 /// AAN's 8-point forward DCT (libjpeg's jfdctflt.c) down eight row vectors at once, in place: output k
@@ -299,9 +343,10 @@ KERNEL static void half_plane(jpeg_transcoder *t, const JBLOCKROW *rows, const U
     jpeg_component_info *component = &t->in.comp_info[c];
     int bw = 4 * t->in.max_h_samp_factor / component->h_samp_factor;
     int bh = 4 * t->in.max_v_samp_factor / component->v_samp_factor;
-    v8f steps8[4];
+    v8f steps8[4], steps_rows[8];
     for (int v = 0; v < 4; v++)
         for (int u = 0; u < 8; u++) steps8[v][u] = steps[v * 8 + u % 4];
+    for (int k = 0; k < 64; k++) steps_rows[k / 8][k % 8] = steps[k];
     for (JDIMENSION by = 0; by < component->height_in_blocks; by++) {
         const JCOEF *row = rows[by][0];
         JDIMENSION bx = 0;
@@ -310,6 +355,9 @@ KERNEL static void half_plane(jpeg_transcoder *t, const JBLOCKROW *rows, const U
         if (bw == 4 && bh == 4)
             for (; bx + 1 < component->width_in_blocks; bx += 2)
                 inverse4_pair(t, row + bx * 64, steps8, t->planes[c] + (size_t)by * 4 * pitch + (size_t)bx * 4, pitch);
+        if (bw == 8)
+            for (; bx < component->width_in_blocks; bx++)
+                inverse8(t, row + bx * 64, steps_rows, bh, t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * 8, pitch);
         for (; bx < component->width_in_blocks; bx++)
             inverse(t, row + bx * 64, steps, bw, bh, t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * bw, pitch);
     }
@@ -502,10 +550,7 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
     if (!(rgb || ycc) || in->data_precision != 8 || width % 16 || height % 16 || c1->h_samp_factor != 1 || c1->v_samp_factor != 1 ||
         c2->h_samp_factor != 1 || c2->v_samp_factor != 1 ||
         (encodes && ((t->subsampling != 420 && t->subsampling != 444) || (t->subsampling == 444 && !chroma_full))) ||
-        (half && (half_width > (int)width / 2 || half_height > (int)height / 2)) || (!encodes && !half) ||
-        // Half-size pixels alone of subsampled chroma: TurboJPEG's scaled decoding is faster than our
-        // general (scalar) inverse transform of those blocks.
-        (!encodes && !chroma_full)) {
+        (half && (half_width > (int)width / 2 || half_height > (int)height / 2)) || (!encodes && !half)) {
         jpeg_abort_decompress(in);
         return JPEG_TRANSCODE_UNSUPPORTED;
     }

@@ -45,8 +45,7 @@ public final class JPEGTranscoder {
 
     /// Decodes a frame at half size only, into the top-left of `half` (at most the frame's size halved):
     /// the level below a copied frame, without the inverse DCT at full size or TurboJPEG's entropy decoder.
-    /// Full-resolution chroma only (RGB-coded or YCbCr 4:4:4 streams, as Aperio's): subsampled chroma
-    /// is faster through TurboJPEG's scaled decoding.
+    /// RGB-coded (as Aperio's), YCbCr 4:4:4, 4:2:2 (as NDPI's) and 4:2:0 streams.
     /// false, with nothing written, for a stream of a kind this transcoder does not take, or whose entropy
     /// decoding it would leave to libjpeg (progressive or damaged data): TurboJPEG's scaled
     /// decoding is faster for those.

@@ -37,7 +37,7 @@ int jpeg_transcoder_run(jpeg_transcoder *transcoder, const unsigned char *source
 
 /// Decodes the complete stream `source` at half size only (the half-size pixels jpeg_transcoder_run
 /// writes, from the same kinds of stream, of any quality and subsampling setting): a pyramid level from a
-/// frame that is copied as it is; full-resolution chroma only (RGB-coded or YCbCr 4:4:4).
+/// frame that is copied as it is (RGB-coded, YCbCr 4:4:4, 4:2:2 or 4:2:0).
 /// JPEG_TRANSCODE_UNSUPPORTED, with nothing written, for other streams and for those our entropy decoder
 /// leaves to libjpeg (progressive or damaged data): TurboJPEG's scaled decoding is faster for them.
 int jpeg_transcoder_half(jpeg_transcoder *transcoder, const unsigned char *source, size_t source_size,
