@@ -49,7 +49,12 @@ int huffman_table_prepare(huffman_table *table, const JHUFF_TBL *source, int ac)
         table->offset[length] = k - code;
         table->maxcode[length] = count ? code + count - 1 : -1;
         for (int i = 0; i < count; i++, code++, k++) {
+            // The codes of a length must fit in it, all ones excluded (as libjpeg checks): checked before
+            // the code indexes the tables.
+            if (code + 1 >= 1 << length) return 0;
             uint8_t symbol = source->huffval[k];
+            // A DC symbol is a size, 0-15 (libjpeg rejects the table otherwise, used or not).
+            if (!ac && symbol > 15) return 0;
             table->symbols[k] = symbol;
             if (length > FAST) continue;
             int first = code << (FAST - length), span = 1 << (FAST - length);
@@ -66,8 +71,6 @@ int huffman_table_prepare(huffman_table *table, const JHUFF_TBL *source, int ac)
                 table->fast_ac[peek] = (int32_t)((uint32_t)EXTEND(bits, size) << 16) | run << 8 | (length + size);
             }
         }
-        // The codes of a length must fit in it, all ones excluded (as libjpeg checks).
-        if (code >= 1 << length) return 0;
         code <<= 1;
     }
     table->maxcode[17] = INT_MAX;
@@ -189,6 +192,16 @@ static int restart(bit_reader *r, int number) {
     return 1;
 }
 
+/// Whether the next marker after what the reader has read is the end of the image, as in an intact tile.
+/// libjpeg, after the scan, skips extraneous bytes (with a warning) to the next marker and acts on it: an
+/// unknown one is an error, others (restart markers, tables, comments, another scan) it reads on. Our
+/// result stands for the end of the image alone; libjpeg reads the rest.
+static int ends_at_image_end(const bit_reader *r) {
+    for (const uint8_t *p = r->p; p + 1 < r->end; p++)
+        if (p[0] == 0xFF && p[1] != 0x00 && p[1] != 0xFF) return p[1] == JPEG_EOI;
+    return 0;
+}
+
 KERNEL int huffman_decode_scan(const unsigned char *data, size_t size, huffman_component *components, int count, int mcus_across,
                                int mcus_down, int restart_interval) {
     bit_reader r = {data, data + size, 0, 0, 0};
@@ -218,5 +231,5 @@ KERNEL int huffman_decode_scan(const unsigned char *data, size_t size, huffman_c
         // Zero bytes past a marker were read as data: the scan is cut short.
         if (r.padding && r.bits < 8 * r.padding) return 0;
     }
-    return 1;
+    return ends_at_image_end(&r);
 }

@@ -44,7 +44,8 @@ typedef struct huffman_component {
 /// Decodes the interleaved baseline scan whose entropy-coded data starts at `data` (`size` bytes: to
 /// the end of the stream) into each component's blocks; `restart_interval` MCUs between restart markers
 /// (0: none). 1 on success; 0 when the data is corrupt or ends early (or a restart marker is missing or out
-/// of order), so that the caller can let libjpeg (with its tolerance of damaged streams) decode it instead.
+/// of order), or when what follows it is not the end of the image, so that the caller can let libjpeg (with
+/// its tolerance of damaged streams, and its errors) decode it instead.
 int huffman_decode_scan(const unsigned char *data, size_t size, huffman_component *components, int count, int mcus_across,
                         int mcus_down, int restart_interval);
 

@@ -255,5 +255,47 @@ struct JPEGTranscoderTests {
         let (ours, libjpeg, _) = bothWays(badTables)
         let bothFail = (try? ours.get()) == nil && (try? libjpeg.get()) == nil
         #expect(bothFail)
+
+        // A DC table with a symbol past 15 (a size no DC difference has), however rarely its code comes up:
+        // libjpeg rejects the table as it derives it, and so do we (found by tools/fuzz/run.sh jpeg).
+        var badDC = tile
+        let dht = try #require((2..<tile.count - 1).first { tile[$0] == 0xFF && tile[$0 + 1] == 0xC4 })
+        var at = dht + 4
+        while at < dht + 2 + (Int(tile[dht + 2]) << 8 | Int(tile[dht + 3])), tile[at] >> 4 != 0 {
+            at += 17 + (1...16).reduce(0) { $0 + Int(tile[at + $1]) }
+        }
+        let symbols = (1...16).reduce(0) { $0 + Int(tile[at + $1]) }
+        try #require(tile[at] >> 4 == 0 && symbols > 0, "a DC table in the first DHT segment")
+        badDC[at + 16 + symbols] = 16
+        let (oursDC, libjpegDC, _) = bothWays(badDC)
+        #expect((try? oursDC.get()) == nil && (try? libjpegDC.get()) == nil && same(oursDC, libjpegDC))
+
+        // More codes of a length than it has (three of one bit; the same number of codes in all): an error
+        // either way. Ours rejects the table before such a code indexes its lookup tables (the third code
+        // of one bit would start past their end: found by the fuzzer's bounds checks).
+        var overfull = tile
+        let longer = try #require((2...16).first { tile[at + $0] >= 3 })
+        overfull[at + 1] += 3
+        overfull[at + longer] -= 3
+        let (oursOverfull, libjpegOverfull, _) = bothWays(overfull)
+        #expect((try? oursOverfull.get()) == nil && (try? libjpegOverfull.get()) == nil && same(oursOverfull, libjpegOverfull))
+
+        // What follows the scan's data (found by tools/fuzz/run.sh jpeg): libjpeg reads on to the end of the
+        // image, skipping stray bytes and comments, taking restart markers, failing at an unknown marker.
+        // Ours stops after the last block, so its result stands only where the image ends there.
+        let end = tile.count - 2
+        #expect(Array(tile[end...]) == [0xFF, 0xD9])
+        let trailers: [(String, [UInt8], Bool)] = [
+            ("an unknown marker", [0xFF, 0x54, 0x00, 0x04, 0x00, 0x00], false),
+            ("stray bytes", [0x12, 0x34, 0x56], true),
+            ("a comment", [0xFF, 0xFE, 0x00, 0x05, 0x61, 0x62, 0x63], true),
+            ("a restart marker", [0xFF, 0xD0], true),
+        ]
+        for (name, trailer, readable) in trailers {
+            let stream = Array(tile[..<end]) + trailer + [0xFF, 0xD9]
+            let (ours, libjpeg, halves) = bothWays(stream)
+            #expect(same(ours, libjpeg) && halves.0 == halves.1, "\(name) after the scan")
+            #expect(((try? ours.get()) != nil) == readable, "\(name) after the scan")
+        }
     }
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Fuzzes our own parsers of untrusted bytes with libFuzzer (coverage-guided, with AddressSanitizer):
-#   tools/fuzz/run.sh [dicom|ndpi] [seconds, default 120]
+#   tools/fuzz/run.sh [dicom|ndpi|jpeg] [seconds, default 120]
 #   dicom: the DICOM Part 10 reader and the pyramid indexer (what `serve` runs on any folder)
 #   ndpi:  the NDPI directory parser, the restart-interval JPEG parser and the interval index
-# Seeds are files our tools write (a converted slide's instances, a generated NDPI). A crash leaves its
-# input as crash-* in .build-fuzz/TARGET/; turn each into a case of Tests/WSITests/MalformedInputTests.swift
-# (or NDPISourceTests.swift) before fixing it.
+#   jpeg:  our JPEG entropy decoder and DCT-domain transcoder (C, with UndefinedBehaviorSanitizer too),
+#          differentially: its output must equal what it makes with libjpeg's decoder alone
+# Seeds are files our tools write (a converted slide's instances, a generated NDPI, JPEG streams of each
+# kind the decoder takes or declines). A crash leaves its input as crash-* in .build-fuzz/TARGET/; turn
+# each into a case of Tests/WSITests/MalformedInputTests.swift (or NDPISourceTests.swift,
+# JPEGTranscoderTests.swift) before fixing it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target="${1:-dicom}"
@@ -14,11 +17,15 @@ work=".build-fuzz/$target"
 mkdir -p "$work/corpus"
 flags=(-O -sanitize=fuzzer,address -parse-as-library -suppress-warnings)
 quiet() { "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
-swift build --product wsi-testslide >/dev/null
-swift build --product dicomizer >/dev/null
-bin="$(swift build --show-bin-path)"
+# Our tools, which write the seeds of the Swift targets.
+tools() {
+    swift build --product wsi-testslide >/dev/null
+    swift build --product dicomizer >/dev/null
+    bin="$(swift build --show-bin-path)"
+}
 case "$target" in
 dicom)
+    tools
     quiet swiftc "${flags[@]}" -module-name WSIDICOM Sources/WSIDICOM/*.swift \
         Sources/WSITileService/PyramidIndexer.swift Sources/WSITileService/SlideModel.swift tools/fuzz/DICOMFuzz.swift \
         -o "$work/fuzz"
@@ -31,6 +38,7 @@ dicom)
     fi
     ;;
 ndpi)
+    tools
     # WSICodecs as a module of its own (the parsers use its types), then the NDPI files with the harness.
     c=(-I Sources/CTurboJPEG -I Sources/COpenJPEG -I Sources/CPNG)
     for flag in $(pkg-config --cflags libopenjp2 libpng libturbojpeg); do c+=(-Xcc "$flag"); done
@@ -44,7 +52,16 @@ ndpi)
         "$bin/wsi-testslide" "$work/corpus/seed-no-mcu-starts.ndpi" --kind ndpi --width 320 --height 240 --no-mcu-starts
     fi
     ;;
-*) echo "usage: tools/fuzz/run.sh [dicom|ndpi] [seconds]" >&2; exit 2 ;;
+jpeg)
+    src=Sources/CJPEGTranscode
+    quiet clang -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I "$src/include" -I "$src" \
+        "$src"/*.c tools/fuzz/JPEGTranscodeFuzz.c -ljpeg -o "$work/fuzz"
+    if [ -z "$(ls -A "$work/corpus")" ]; then
+        clang -O1 -DJPEG_FUZZ_SEEDS tools/fuzz/JPEGTranscodeFuzz.c -ljpeg -o "$work/seeds"
+        "$work/seeds" "$work/corpus"
+    fi
+    ;;
+*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg] [seconds]" >&2; exit 2 ;;
 esac
 cd "$work"
 ./fuzz -max_total_time="$seconds" -max_len=524288 -rss_limit_mb=2048 -print_final_stats=1 corpus
