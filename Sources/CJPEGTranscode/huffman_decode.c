@@ -180,11 +180,13 @@ static inline __attribute__((always_inline)) int decode_block(bit_reader *r, con
     return 1;
 }
 
-/// At the end of a restart interval: what is left of it is at most a byte's fill bits, and the next bytes
-/// are restart marker `number` (the reader stops at markers, so it has not read past it). Starts reading
-/// after it, as at the scan's start.
+/// At the end of a restart interval: what is left of it is at most a byte's fill bits, none of the zero
+/// bits fed past the marker were read (libjpeg leaves the rest of an interval that ends early as zero
+/// blocks instead), and the next bytes are restart marker `number` (the reader stops at markers, so it
+/// has not read past it). Starts reading after it, as at the scan's start.
 static int restart(bit_reader *r, int number) {
-    if (r->bits - 8 * r->padding >= 8 || r->end - r->p < 2 || r->p[0] != 0xFF || r->p[1] != JPEG_RST0 + number) return 0;
+    int left = r->bits - 8 * r->padding;  // bits of the interval's own data not read
+    if (left < 0 || left >= 8 || r->end - r->p < 2 || r->p[0] != 0xFF || r->p[1] != JPEG_RST0 + number) return 0;
     r->p += 2;
     r->buffer = 0;
     r->bits = 0;

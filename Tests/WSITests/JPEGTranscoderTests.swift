@@ -92,6 +92,61 @@ struct JPEGTranscoderTests {
         #expect(try transcoder.transcode(stream) != nil)
     }
 
+    /// `stream` without its header's segments of `marker` (0xC4: Huffman tables, 0xDB: quantization tables).
+    func removingSegments(_ marker: UInt8, from stream: [UInt8]) -> [UInt8] {
+        var out = Array(stream[..<2]), at = 2
+        while at + 4 <= stream.count, stream[at] == 0xFF, stream[at + 1] != 0xDA {
+            let end = at + 2 + (Int(stream[at + 2]) << 8 | Int(stream[at + 3]))
+            if stream[at + 1] != marker { out += stream[at..<end] }
+            at = end
+        }
+        return out + stream[at...]
+    }
+
+    @Test("A stream that leaves out a table is read the same whatever went before it: Huffman tables the standard ones, quantization tables an error")
+    func missingTablesDoNotCarryOver() throws {
+        let (tile, dir) = try rgbCodedTile()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pixels = try JPEGDecoder().decode(tile)
+        // TurboJPEG writes the standard Huffman tables, so this stream reads without its own.
+        let stream = try JPEGEncoder(quality: 90, subsampling: .s420).encode(pixels)
+        let noHuffman = removingSegments(0xC4, from: stream), noQuantization = removingSegments(0xDB, from: stream)
+        #expect(noHuffman.count < stream.count && noQuantization.count < stream.count)
+        // Before it, on the same transcoder, a stream with other tables in the same slots (quantization 0
+        // and 1 at quality 50, two codes of one length swapped in its first AC table): libjpeg keeps a
+        // decompressor's tables from stream to stream.
+        var other = try JPEGEncoder(quality: 50, subsampling: .s420).encode(pixels)
+        // (TurboJPEG writes a segment a table.)
+        let at = try #require((2..<other.count - 5).first { other[$0] == 0xFF && other[$0 + 1] == 0xC4 && other[$0 + 4] >> 4 == 1 }) + 4
+        let length = try #require((1...16).first { other[at + $0] >= 2 })
+        let first = at + 17 + (1..<length).reduce(0) { $0 + Int(other[at + $1]) }
+        other.swapAt(first, first + 1)
+        for (name, missing) in [("no Huffman tables", noHuffman), ("no quantization tables", noQuantization)] {
+            for libjpegOnly in [false, true] {
+                let transcoder = JPEGTranscoder(libjpegDecoderOnly: libjpegOnly)
+                var afterOther = RGBImage(width: 120, height: 120), alone = afterOther
+                _ = try? transcoder.transcode(other)
+                let after = afterOther.withPixelBuffer { buffer in Result { try transcoder.transcode(missing, half: buffer) } }
+                let firstRead = alone.withPixelBuffer { buffer in
+                    Result { try JPEGTranscoder(libjpegDecoderOnly: libjpegOnly).transcode(missing, half: buffer) }
+                }
+                #expect(same(after, firstRead) && afterOther.pixels == alone.pixels, "\(name), libjpeg only \(libjpegOnly)")
+                if missing == noHuffman {
+                    let out = try #require(try firstRead.get(), "\(name): read with the standard tables")
+                    #expect(mad(try JPEGDecoder().decode(out).pixels, try JPEGDecoder().decode(stream).pixels) < 2)
+                } else {
+                    #expect((try? firstRead.get()) == nil, "\(name): an error")
+                }
+                // Half-size decoding alone, after the other stream, too.
+                var halfAfter = RGBImage(width: 120, height: 120, fill: RGB(9, 9, 9)), halfFirst = halfAfter
+                _ = try? transcoder.transcode(other)
+                let decodedAfter = try? halfAfter.withPixelBuffer { try transcoder.decodeHalf(missing, into: $0) }
+                let decodedFirst = try? halfFirst.withPixelBuffer { try JPEGTranscoder(libjpegDecoderOnly: libjpegOnly).decodeHalf(missing, into: $0) }
+                #expect(decodedAfter == decodedFirst && halfAfter.pixels == halfFirst.pixels, "\(name), libjpeg only \(libjpegOnly): decodeHalf")
+            }
+        }
+    }
+
     /// A reproducible stream of pseudo-random numbers (xorshift), so that a failing case can be rerun.
     @Test("Half-size decoding of subsampled chroma keeps its detail: 4:2:0 and 4:2:2, flat blocks, smooth ones and chroma stripes a few pixels wide")
     func subsampledChromaDetail() throws {
@@ -247,6 +302,22 @@ struct JPEGTranscoderTests {
             if !same(ours, libjpeg) || halves.0 != halves.1 { differing.append(trial) }
         }
         #expect(differing.isEmpty, "damaged streams read differently: trials \(differing)")
+
+        // A restart interval cut short (most of its bytes lost; intervals of 4 MCUs, shorter than a row):
+        // libjpeg reads the MCU it was in when it met the marker on from zero bits, and leaves the rest of
+        // the interval as zero blocks, where reading on would make up their coefficients (found by
+        // tools/fuzz/run.sh jpeg).
+        let fourMCUs = try restartStream(pixels, subsampling: 420, mcus: 4)
+        let markers = (2..<fourMCUs.count - 1).filter { fourMCUs[$0] == 0xFF && (0xD0...0xD7).contains(fourMCUs[$0 + 1]) }
+        var short: [Int] = []
+        for trial in 0..<40 {
+            let index = 1 + (trial * 7) % (markers.count - 1), at = markers[index]
+            let cut = (at - markers[index - 1] - 2) * (2 + trial % 3) / 5
+            let damaged = Array(fourMCUs[..<(at - cut)]) + fourMCUs[at...]
+            let (ours, libjpeg, halves) = bothWays(damaged)
+            if !same(ours, libjpeg) || halves.0 != halves.1 { short.append(trial) }
+        }
+        #expect(short.isEmpty, "intervals cut short read differently: trials \(short)")
 
         // A scan header naming Huffman tables past the four there can be (libjpeg checks that only as its
         // decoder starts): an error either way, never a read outside the table array.
