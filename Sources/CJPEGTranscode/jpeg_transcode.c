@@ -21,6 +21,7 @@
 #include <jerror.h>
 
 #include "huffman_decode.h"
+#include "jpeg_header.h"
 #include "jpeg_transcode.h"
 
 struct jpeg_transcoder {
@@ -517,59 +518,9 @@ static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3], const UINT16 *steps
                                (int)in->restart_interval);
 }
 
-/// Which tables the markers before the first scan of `data` define: bit n of `*quant` for quantization
-/// table n, of `*dc` and `*ac` for Huffman tables. 0 when those markers are not a clean run of segments
-/// (the caller then lets libjpeg read the stream afresh).
-static int header_tables(const unsigned char *data, size_t size, unsigned *quant, unsigned *dc, unsigned *ac) {
-    *quant = *dc = *ac = 0;
-    if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return 0;
-    for (size_t at = 2; at + 4 <= size;) {
-        if (data[at] != 0xFF) return 0;
-        if (data[at + 1] == 0xFF) { at++; continue; }  // fill before a marker
-        int marker = data[at + 1];
-        if (marker == 0xDA) return 1;                  // the first scan
-        size_t length = (size_t)data[at + 2] << 8 | data[at + 3], end = at + 2 + length;
-        if (length < 2 || end > size) return 0;
-        for (size_t p = at + 4; p < end && (marker == 0xDB || marker == 0xC4);) {
-            unsigned number = data[p] & 15;
-            if (number >= 4) return 0;
-            if (marker == 0xDB) {
-                *quant |= 1u << number;
-                p += 1 + (data[p] >> 4 ? 128 : 64);
-            } else {
-                if (p + 17 > end) return 0;
-                size_t count = 0;
-                for (int i = 1; i <= 16; i++) count += data[p + i];
-                *(data[p] >> 4 ? ac : dc) |= 1u << number;
-                p += 17 + count;
-            }
-        }
-        at = end;
-    }
-    return 0;
-}
-
-/// libjpeg keeps a decompressor's tables from one stream to the next (for abbreviated streams), so a
-/// stream that leaves one out would be read with the last stream's: what it makes of it would depend on
-/// which tiles went before, on this thread. Such a stream, and every stream libjpeg's decoder reads
-/// (which may have later scans), is read by a fresh decompressor, as a first stream would be: the
-/// standard Huffman tables where it defines none (libjpeg's rule for Motion JPEG), an error where a
-/// quantization table is missing.
-static int uses_own_tables(jpeg_transcoder *t, const unsigned char *source, size_t source_size) {
-    unsigned quant, dc, ac;
-    if (!header_tables(source, source_size, &quant, &dc, &ac)) return 0;
-    for (int c = 0; c < t->in.num_components; c++) {
-        int number = t->in.comp_info[c].quant_tbl_no;
-        if (number < 0 || number >= 4 || !(quant >> number & 1)) return 0;
-    }
-    for (int i = 0; i < t->in.comps_in_scan; i++) {
-        int d = t->in.cur_comp_info[i]->dc_tbl_no, a = t->in.cur_comp_info[i]->ac_tbl_no;
-        if (d < 0 || d >= 4 || a < 0 || a >= 4 || !(dc >> d & 1) || !(ac >> a & 1)) return 0;
-    }
-    return 1;
-}
-
-/// Reads `source`'s header with a new decompressor (see uses_own_tables).
+/// Reads `source`'s header with a new decompressor: for a stream that does not define its own tables
+/// (jpeg_defines_own_tables), and for every stream libjpeg's decoder reads (which may have later scans),
+/// so that what comes out does not depend on the streams before it (libjpeg keeps their tables).
 static void read_afresh(jpeg_transcoder *t, const unsigned char *source, size_t source_size) {
     jpeg_destroy_decompress(&t->in);
     jpeg_create_decompress(&t->in);
@@ -593,10 +544,13 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
         jpeg_abort_compress(&t->out);
         return JPEG_TRANSCODE_ERROR;
     }
-    jpeg_mem_src(&t->in, source, (unsigned long)source_size);
-    jpeg_read_header(&t->in, TRUE);
-    int fresh = !uses_own_tables(t, source, source_size);
-    if (fresh) read_afresh(t, source, source_size);
+    int fresh = !jpeg_defines_own_tables(source, source_size);
+    if (fresh) {
+        read_afresh(t, source, source_size);
+    } else {
+        jpeg_mem_src(&t->in, source, (unsigned long)source_size);
+        jpeg_read_header(&t->in, TRUE);
+    }
     struct jpeg_decompress_struct *in = &t->in;
     JDIMENSION width = in->image_width, height = in->image_height;
     if (in->num_components != 3) {

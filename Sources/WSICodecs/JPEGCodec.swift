@@ -1,3 +1,4 @@
+import CJPEGTranscode
 import CTurboJPEG
 
 /// Chroma subsampling of a JPEG stream.
@@ -76,17 +77,30 @@ public final class JPEGDecoder {
 
     /// Decompresses into `destination`, which TurboJPEG fills at its size (full, or scaled down to it).
     private func decompress(_ data: [UInt8], into destination: PixelBuffer) throws {
-        let status = data.withUnsafeBufferPointer { src in
-            tjDecompress2(handle, src.baseAddress, UInt(data.count), destination.base, Int32(destination.width),
-                          Int32(destination.pitch), Int32(destination.height), Int32(TJPF_RGB.rawValue), 0)
+        try decompressing(data) { decompressor in
+            data.withUnsafeBufferPointer { src in
+                tjDecompress2(decompressor, src.baseAddress, UInt(data.count), destination.base, Int32(destination.width),
+                              Int32(destination.pitch), Int32(destination.height), Int32(TJPF_RGB.rawValue), 0)
+            }
         }
-        try check(status)
+    }
+
+    /// Runs `body` (a TurboJPEG decompression, returning its status) on this decoder's handle, or on a new
+    /// one for a stream that leaves out a table or has several scans: a handle keeps its tables from stream
+    /// to stream (for abbreviated streams), and such a stream would otherwise be read with the last one's,
+    /// what comes out depending on the tiles before it (`jpeg_defines_own_tables`). A fatal error thrown.
+    func decompressing(_ data: [UInt8], _ body: (tjhandle) -> Int32) throws {
+        let ownTables = data.withUnsafeBufferPointer { jpeg_defines_own_tables($0.baseAddress, $0.count) != 0 }
+        guard !ownTables else { return try check(body(handle), handle) }
+        guard let fresh = tjInitDecompress() else { throw CodecError("JPEG", "TurboJPEG could not allocate a decompressor") }
+        defer { tjDestroy(fresh) }
+        try check(body(fresh), fresh)
     }
 
     /// TurboJPEG returns -1 with a warning for recoverable damage; a fatal error leaves nothing usable.
-    func check(_ status: Int32) throws {
-        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
-            throw CodecError("JPEG", lastError)
+    func check(_ status: Int32, _ decompressor: tjhandle) throws {
+        if status != 0 && tjGetErrorCode(decompressor) == Int32(TJERR_FATAL.rawValue) {
+            throw CodecError("JPEG", String(cString: tjGetErrorStr2(decompressor)))
         }
     }
 }

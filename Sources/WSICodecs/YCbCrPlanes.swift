@@ -89,18 +89,19 @@ extension JPEGDecoder {
         var strides = out.planeWidths.map { Int32($0) }
         var (luma, blue, red) = (out.planes[0], out.planes[1], out.planes[2])
         out.planes = []
-        let status = luma.withUnsafeMutableBufferPointer { y in
-            blue.withUnsafeMutableBufferPointer { cb in
-                red.withUnsafeMutableBufferPointer { cr in
-                    var pointers: [UnsafeMutablePointer<UInt8>?] = [y.baseAddress, cb.baseAddress, cr.baseAddress]
-                    return data.withUnsafeBufferPointer {
-                        tjDecompressToYUVPlanes(handle, $0.baseAddress, UInt($0.count), &pointers, Int32(header.width), &strides,
-                                                Int32(header.height), 0)
+        try decompressing(data) { decompressor in
+            luma.withUnsafeMutableBufferPointer { y in
+                blue.withUnsafeMutableBufferPointer { cb in
+                    red.withUnsafeMutableBufferPointer { cr in
+                        var pointers: [UnsafeMutablePointer<UInt8>?] = [y.baseAddress, cb.baseAddress, cr.baseAddress]
+                        return data.withUnsafeBufferPointer {
+                            tjDecompressToYUVPlanes(decompressor, $0.baseAddress, UInt($0.count), &pointers, Int32(header.width),
+                                                    &strides, Int32(header.height), 0)
+                        }
                     }
                 }
             }
         }
-        try check(status)
         out.planes = [luma, blue, red]
         return out
     }
