@@ -218,19 +218,20 @@ static INLINE void inverse4_pair(const jpeg_transcoder *t, const JCOEF *blocks, 
     }
 }
 
-/// Inverse DCT of one block's low `bh` x `bw` coefficients (8 or 4 each) into `bh` x `bw` samples, in plain
-/// loops: what inverse4_pair and inverse8 leave (chroma subsampled vertically alone, which is rare).
-static INLINE void inverse(const jpeg_transcoder *t, const JCOEF *block, const UINT16 *steps, int bw, int bh, float *out, size_t pitch) {
-    const float *across = bw == 8 ? &t->basis8[0][0] : &t->basis4[0][0];
+/// Inverse DCT of one block's low `bh` (8 or 4) x 4 coefficients into `bh` x 4 samples, in plain loops:
+/// what inverse4_pair and inverse8 leave (chroma subsampled vertically alone, which is rare; every block
+/// 8 samples wide goes to inverse8).
+static INLINE void inverse(const jpeg_transcoder *t, const JCOEF *block, const UINT16 *steps, int bh, float *out, size_t pitch) {
+    const float *across = &t->basis4[0][0];
     const float *down = bh == 8 ? &t->basis8[0][0] : &t->basis4[0][0];
-    float rows[8][8] = {{0}};
+    float rows[8][4] = {{0}};
     for (int v = 0; v < bh; v++)
-        for (int u = 0; u < bw; u++) {
+        for (int u = 0; u < 4; u++) {
             float c = (float)block[v * 8 + u] * steps[v * 8 + u];
-            for (int n = 0; n < bw; n++) rows[v][n] += c * across[u * bw + n];
+            for (int n = 0; n < 4; n++) rows[v][n] += c * across[u * 4 + n];
         }
     for (int m = 0; m < bh; m++)
-        for (int n = 0; n < bw; n++) {
+        for (int n = 0; n < 4; n++) {
             float sum = 0;
             for (int v = 0; v < bh; v++) sum += down[v * bh + m] * rows[v][n];
             out[m * pitch + n] = sum;
@@ -360,7 +361,7 @@ KERNEL static void half_plane(jpeg_transcoder *t, const JBLOCKROW *rows, const U
             for (; bx < component->width_in_blocks; bx++)
                 inverse8(t, row + bx * 64, steps_rows, bh, t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * 8, pitch);
         for (; bx < component->width_in_blocks; bx++)
-            inverse(t, row + bx * 64, steps, bw, bh, t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * bw, pitch);
+            inverse(t, row + bx * 64, steps, bh, t->planes[c] + (size_t)by * bh * pitch + (size_t)bx * 4, pitch);
     }
 }
 
@@ -518,12 +519,14 @@ static int read_fast(jpeg_transcoder *t, JBLOCKROW *rows[3], const UINT16 *steps
                                (int)in->restart_interval);
 }
 
-/// Reads `source`'s header with a new decompressor: for a stream that does not define its own tables
-/// (jpeg_defines_own_tables), and for every stream libjpeg's decoder reads (which may have later scans),
-/// so that what comes out does not depend on the streams before it (libjpeg keeps their tables).
-static void read_afresh(jpeg_transcoder *t, const unsigned char *source, size_t source_size) {
-    jpeg_destroy_decompress(&t->in);
-    jpeg_create_decompress(&t->in);
+/// Reads `source`'s header, `afresh` with a new decompressor: for a stream that does not define its own
+/// tables (jpeg_defines_own_tables), and for every stream libjpeg's decoder reads (which may have later
+/// scans), so that what comes out does not depend on the streams before it (libjpeg keeps their tables).
+static void read_header(jpeg_transcoder *t, const unsigned char *source, size_t source_size, int afresh) {
+    if (afresh) {
+        jpeg_destroy_decompress(&t->in);
+        jpeg_create_decompress(&t->in);
+    }
     jpeg_mem_src(&t->in, source, (unsigned long)source_size);
     jpeg_read_header(&t->in, TRUE);
 }
@@ -545,12 +548,7 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
         return JPEG_TRANSCODE_ERROR;
     }
     int fresh = !jpeg_defines_own_tables(source, source_size);
-    if (fresh) {
-        read_afresh(t, source, source_size);
-    } else {
-        jpeg_mem_src(&t->in, source, (unsigned long)source_size);
-        jpeg_read_header(&t->in, TRUE);
-    }
+    read_header(t, source, source_size, fresh);
     struct jpeg_decompress_struct *in = &t->in;
     JDIMENSION width = in->image_width, height = in->image_height;
     if (in->num_components != 3) {
@@ -582,7 +580,7 @@ static int transcode(jpeg_transcoder *t, const unsigned char *source, size_t sou
         return JPEG_TRANSCODE_UNSUPPORTED;
     }
     if (!ours && !fresh) {
-        read_afresh(t, source, source_size);  // the header as before, in new memory
+        read_header(t, source, source_size, 1);  // the header as before, in new memory
         c0 = &in->comp_info[0];
     }
     // The output's coefficient arrays, from the decompressor's pool (as jpegtran does), read whole.
