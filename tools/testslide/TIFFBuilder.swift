@@ -33,7 +33,8 @@ final class TIFFBuilder {
         return CodecError("TIFF", "\(what): \(message)")
     }
 
-    private func setCommon(width: Int, height: Int, encoding: Encoding, description: String?, subfileType: UInt32, mpp: Double?) {
+    private func setCommon(width: Int, height: Int, encoding: Encoding, description: String?, subfileType: UInt32, mpp: Double?,
+                           software: String? = nil) {
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_IMAGEWIDTH), UInt32(width))
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_IMAGELENGTH), UInt32(height))
         _ = ctiff_set_u16(tiff, UInt32(TIFFTAG_BITSPERSAMPLE), 8)
@@ -41,6 +42,7 @@ final class TIFFBuilder {
         _ = ctiff_set_u16(tiff, UInt32(TIFFTAG_PLANARCONFIG), UInt16(PLANARCONFIG_CONTIG))
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_SUBFILETYPE), subfileType)
         if let description { _ = ctiff_set_string(tiff, UInt32(TIFFTAG_IMAGEDESCRIPTION), description) }
+        if let software { _ = ctiff_set_string(tiff, UInt32(TIFFTAG_SOFTWARE), software) }
         if let mpp {
             _ = ctiff_set_u16(tiff, UInt32(TIFFTAG_RESOLUTIONUNIT), UInt16(RESUNIT_CENTIMETER))
             _ = ctiff_set_float(tiff, UInt32(TIFFTAG_XRESOLUTION), Float(10_000 / mpp))
@@ -68,9 +70,12 @@ final class TIFFBuilder {
     }
 
     /// One tiled directory; `paint` gives each tile's pixels (rows painted in parallel, written in order).
+    /// Tiles `sparse` names are left out (offset and byte count 0), as scanners leave out unscanned areas.
     func addTiled(width: Int, height: Int, tile: Int, encoding: Encoding, description: String?, subfileType: UInt32 = 0,
-                  mpp: Double? = nil, corruptTile: Int? = nil, paint: @escaping @Sendable (_ col: Int, _ row: Int) -> RGBImage) throws {
-        setCommon(width: width, height: height, encoding: encoding, description: description, subfileType: subfileType, mpp: mpp)
+                  mpp: Double? = nil, software: String? = nil, corruptTile: Int? = nil, sparse: (_ col: Int, _ row: Int) -> Bool = { _, _ in false },
+                  paint: @escaping @Sendable (_ col: Int, _ row: Int) -> RGBImage) throws {
+        setCommon(width: width, height: height, encoding: encoding, description: description, subfileType: subfileType, mpp: mpp,
+                  software: software)
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_TILEWIDTH), UInt32(tile))
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_TILELENGTH), UInt32(tile))
         let across = (width + tile - 1) / tile, down = (height + tile - 1) / tile
@@ -83,7 +88,7 @@ final class TIFFBuilder {
                 default: return image.pixels
                 }
             }
-            for (col, data) in tiles.enumerated() {
+            for (col, data) in tiles.enumerated() where !sparse(col, row) {
                 let index = UInt32(row * across + col)
                 var bytes = data
                 if corruptTile == Int(index) {
