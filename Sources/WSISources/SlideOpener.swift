@@ -1,7 +1,8 @@
 import Foundation
 
-/// Picks the reader for a file by its content: TIFF-based Aperio and generic tiled TIFF go to the direct
-/// libtiff reader, other vendors' formats to OpenSlide, plain images to `ImageFileSource`.
+/// Picks the reader for a file by its content: TIFF-based Aperio, Philips and generic tiled TIFF go to the
+/// direct libtiff reader, NDPI to ours where it holds up, other vendors' formats to OpenSlide, plain images
+/// to `ImageFileSource`.
 public enum SlideOpener {
     public enum Reader: String, Sendable, CaseIterable, Codable {
         /// Our choice by content.
@@ -30,14 +31,21 @@ public enum SlideOpener {
         if isTIFF {
             let vendor = OpenSlideSource.vendor(of: path)
             if let vendor, vendor != "aperio", vendor != "generic-tiff" {
+                // Philips TIFF is a tiled TIFF with its levels described in XML: read directly, unless the
+                // direct reader refuses it.
+                var refusal: String?
+                if vendor == "philips" {
+                    do { return try TiledTIFFSource(path: path) } catch { refusal = "the direct Philips TIFF reader refused the file: \(error)" }
+                }
                 let openSlide = try OpenSlideSource(path: path)
                 // NDPI's level 0 read directly where the file holds up to the checks; else all through OpenSlide.
                 if vendor == "hamamatsu" {
                     do { return try NDPISource(path: path, openSlide: openSlide) } catch {
                         let reason = (error as? SourceError)?.reason ?? "\(error)"
-                        openSlide.readerNotes.append("level 0 is read through OpenSlide (slower, and no frame is copied): the direct NDPI reader refused the file: \(reason)")
+                        refusal = "the direct NDPI reader refused the file: \(reason)"
                     }
                 }
+                if let refusal { openSlide.readerNotes.append("level 0 is read through OpenSlide (slower, and no frame is copied): \(refusal)") }
                 return openSlide
             }
             let file = try TIFFFile(path: path)

@@ -2,19 +2,30 @@ import CTIFF
 import Foundation
 import WSICodecs
 
-/// Aperio SVS and generic tiled TIFF read directly with libtiff: tiles are read raw and decoded by
-/// TurboJPEG or OpenJPEG in parallel (the fast path), and JPEG / JPEG 2000 tiles can be copied as they are.
+/// Aperio SVS, Philips TIFF and generic tiled TIFF read directly with libtiff: tiles are read raw and
+/// decoded by TurboJPEG or OpenJPEG in parallel (the fast path), and JPEG / JPEG 2000 tiles can be copied
+/// as they are.
 public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     public let path: String
     public let formatName: String
     let file: TIFFFile
     let base: TIFFDirectory
+    /// The level's size: the directory's, or less where the scanner rounded its levels up to whole tiles
+    /// (Philips: each level is level 0 divided by its downsample, as OpenSlide reads it).
+    public let width: Int
+    public let height: Int
     public let levels: [SourceLevel]
     public let properties: SourceProperties
-    private let associated: [AssociatedImageKind: Int]
+    private let associated: [AssociatedImageKind: AssociatedImage]
     /// The TIFF directory of each of `levels`.
     private let levelDirectories: [TIFFDirectory]
     private let decoders = HandlePool { JPEGDecoder() }
+
+    /// Where an associated image is: a TIFF directory, or a JPEG inside the description (Philips).
+    private enum AssociatedImage {
+        case directory(Int)
+        case jpeg([UInt8])
+    }
 
     /// Compressions whose tiles we decode ourselves; libtiff decodes the rest.
     static let ownDecoders: Set<Int> = [7, 33003, 33005]
@@ -37,25 +48,45 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             throw SourceError(path, "unsupported TIFF compression \(base.compression)")
         }
         let aperio = AperioDescription(base.description)
-        formatName = aperio != nil ? "Aperio SVS" : "generic tiled TIFF"
+        let software = file.strings[UInt32(TIFFTAG_SOFTWARE)] ?? ""
+        let philips = aperio == nil && software.hasPrefix("Philips") ? PhilipsDescription(base.description) : nil
+        if aperio == nil, software.hasPrefix("Philips"), philips == nil {
+            throw SourceError(path, "Philips TIFF without the XML description that gives its levels")
+        }
+        formatName = aperio != nil ? "Aperio SVS" : philips != nil ? "Philips TIFF" : "generic tiled TIFF"
 
         var levels = [SourceLevel]()
         var levelDirectories = [TIFFDirectory]()
-        var associated = [AssociatedImageKind: Int]()
+        var associated = [AssociatedImageKind: AssociatedImage]()
         for d in dirs {
             let text = d.description?.lowercased() ?? ""
-            if d.index > 0, text.contains("label") { associated[.label] = d.index; continue }
-            if d.index > 0, text.contains("macro") { associated[.overview] = d.index; continue }
-            if d.isTiled, d.width <= (levels.last?.width ?? Int.max), d.subfileType & 0x4 == 0 {
+            if d.index > 0, text.contains("label") { associated[.label] = .directory(d.index); continue }
+            if d.index > 0, text.contains("macro") { associated[.overview] = .directory(d.index); continue }
+            if d.isTiled, d.width <= (levelDirectories.last?.width ?? Int.max), d.subfileType & 0x4 == 0 {
                 levels.append(SourceLevel(width: d.width, height: d.height, tileWidth: d.tileWidth, tileHeight: d.tileHeight, compression: d.compressionName))
                 levelDirectories.append(d)
             } else if aperio != nil, d.index == 1, !d.isTiled {
-                associated[.thumbnail] = d.index
+                associated[.thumbnail] = .directory(d.index)
             }
+        }
+        if let philips {
+            // Levels are rounded up to whole tiles; their true size is level 0's over the downsample.
+            guard philips.downsamples.count == levels.count else {
+                throw SourceError(path, "Philips TIFF whose XML gives \(philips.downsamples.count) levels for \(levels.count) tiled directories")
+            }
+            for (index, downsample) in philips.downsamples.enumerated() where index > 0 {
+                guard downsample >= 1 else { throw SourceError(path, "Philips TIFF level \(index) has downsample \(downsample)") }
+                levels[index].width = min(levels[index].width, Int((Double(base.width) / downsample).rounded(.up)))
+                levels[index].height = min(levels[index].height, Int((Double(base.height) / downsample).rounded(.up)))
+            }
+            if associated[.label] == nil, let jpeg = philips.labelJPEG { associated[.label] = .jpeg(jpeg) }
+            if associated[.overview] == nil, let jpeg = philips.macroJPEG { associated[.overview] = .jpeg(jpeg) }
         }
         self.levels = levels
         self.levelDirectories = levelDirectories
         self.associated = associated
+        width = base.width
+        height = base.height
 
         var properties = SourceProperties()
         if let aperio {
@@ -66,12 +97,20 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             properties.deviceSerialNumber = aperio.scannerID
             properties.acquisitionDateTime = aperio.acquisitionDateTime
             properties.softwareVersions = base.description?.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        } else if let philips {
+            properties.mppX = philips.mpp?.x
+            properties.mppY = philips.mpp?.y
+            properties.manufacturer = philips.manufacturer ?? "Philips"
+            properties.modelName = philips.modelName
+            properties.deviceSerialNumber = philips.deviceSerialNumber
+            properties.softwareVersions = philips.softwareVersions
+            properties.acquisitionDateTime = philips.acquisitionDateTime
         } else if let (x, y) = file.resolutionPerCentimetre(directory: 0) {
             properties.mppX = 10_000 / x
             properties.mppY = 10_000 / y
         }
         properties.manufacturer = file.strings[UInt32(TIFFTAG_MAKE)] ?? properties.manufacturer
-        properties.modelName = file.strings[UInt32(TIFFTAG_MODEL)]
+        properties.modelName = file.strings[UInt32(TIFFTAG_MODEL)] ?? properties.modelName
         if properties.softwareVersions == nil { properties.softwareVersions = file.strings[UInt32(TIFFTAG_SOFTWARE)] }
         if properties.acquisitionDateTime == nil, let stamp = file.strings[UInt32(TIFFTAG_DATETIME)] {
             let digits = stamp.filter(\.isNumber)
@@ -93,6 +132,8 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         formatName = parent.formatName
         file = parent.file
         base = parent.levelDirectories[level]
+        width = parent.levels[level].width
+        height = parent.levels[level].height
         levels = Array(parent.levels[level...])
         levelDirectories = Array(parent.levelDirectories[level...])
         properties = parent.properties
@@ -104,13 +145,15 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         return index == 0 ? self : TiledTIFFSource(level: index, of: self)
     }
 
-    public var width: Int { base.width }
-    public var height: Int { base.height }
     public var associatedImageKinds: [AssociatedImageKind] { AssociatedImageKind.allCases.filter { associated[$0] != nil } }
 
     public func associatedImage(_ kind: AssociatedImageKind) throws -> RGBImage {
-        guard let index = associated[kind] else { throw SourceError(path, "no \(kind.rawValue) image") }
-        return try file.rgbImage(directory: index)
+        switch associated[kind] {
+        case .directory(let index)?: return try file.rgbImage(directory: index)
+        case .jpeg(let bytes)?:
+            do { return try JPEGDecoder().decode(bytes) } catch { throw SourceError(path, "the \(kind.rawValue) image cannot be decoded: \(error)") }
+        case nil: throw SourceError(path, "no \(kind.rawValue) image")
+        }
     }
 
     /// Tile (col, row) of level 0 decoded to RGB at the full tile size.
@@ -164,8 +207,10 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
         let tw = base.tileWidth, th = base.tileHeight
         let col0 = max(0, x / tw), row0 = max(0, y / th)
-        let col1 = min(base.tilesAcross - 1, (x + width - 1) / tw), row1 = min(base.tilesDown - 1, (y + height - 1) / th)
-        let covered = x >= 0 && y >= 0 && x + width <= base.width && y + height <= base.height
+        // Tiles past the level's size (a scanner's rounding up to whole tiles) hold nothing of the slide.
+        let col1 = min(min(base.tilesAcross, (self.width + tw - 1) / tw) - 1, (x + width - 1) / tw)
+        let row1 = min(min(base.tilesDown, (self.height + th - 1) / th) - 1, (y + height - 1) / th)
+        let covered = x >= 0 && y >= 0 && x + width <= self.width && y + height <= self.height
         var out = covered ? RGBImage(uninitializedWidth: width, height: height) : RGBImage(width: width, height: height, fill: properties.background)
         guard col1 >= col0, row1 >= row0 else { return out }
         let across = col1 - col0 + 1
@@ -174,7 +219,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
                 let col = col0 + i % across, row = row0 + i / across
                 // The tile's visible part (edge tiles carry padding beyond the image).
                 let left = col * tw - x, top = row * th - y
-                let visibleWidth = min(tw, self.base.width - col * tw), visibleHeight = min(th, self.base.height - row * th)
+                let visibleWidth = min(tw, self.width - col * tw), visibleHeight = min(th, self.height - row * th)
                 if self.base.compression == 7, left >= 0, top >= 0, left + tw <= width, top + th <= height,
                    visibleWidth == tw, visibleHeight == th,
                    try self.decodeJPEGTile(col: col, row: row, into: buffer.window(x: left, y: top, width: tw, height: th)) {

@@ -162,6 +162,51 @@ struct ConversionInteropTests {
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
+    @Test("Philips TIFF: read directly, level-0 tiles copied byte for byte, sparse tiles as background, the levels' true sizes, label from the XML, scanner metadata carried over, all valid")
+    func philipsTIFF() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 10 x 5 tiles of 256 (the slide rounded up to 2560 x 1280); the right half of the last row left out.
+        let slide = try TestSupport.makeSlide("philips", in: dir, width: 2400, height: 1100, extra: ["--tile", "256"])
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        #expect(report.format == "Philips TIFF")
+        #expect(!report.warnings.contains { $0.contains("pixel size") || $0.contains("OpenSlide") }, "\(report.warnings)")
+        let levels = report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        #expect(levels.map { [$0.width, $0.height] } == [[2560, 1280], [1280, 640], [640, 320], [320, 160], [160, 80]])
+        #expect(levels[0].frames == 50 && levels[0].copiedFrames == 45 && levels[0].photometricInterpretation == "YBR_FULL_422")
+        #expect(TestSupport.instances(in: out) == ["label.dcm", "level-0.dcm", "level-1.dcm", "level-2.dcm", "level-3.dcm", "level-4.dcm", "overview.dcm"])
+
+        let source = try TiledTIFFSource(path: slide)
+        let raw = try #require(source.rawTiles)
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        for (col, row) in [(0, 0), (4, 3), (1, 4)] {
+            // Fragments are padded to an even length.
+            let frame = dicom.frame(row * 10 + col), tile = try #require(try raw.rawTile(col: col, row: row))
+            #expect(frame.starts(with: tile) && frame.count - tile.count == tile.count % 2, "frame (\(col), \(row)) differs from the source tile")
+        }
+        #expect(try raw.rawTile(col: 7, row: 4) == nil)
+        let sparse = try JPEGDecoder().decode(try #require(dicom.frame(4 * 10 + 7)))
+        #expect(sparse.pixels.allSatisfy { $0 >= 250 }, "a tile the scanner left out is not background")
+        #expect(dicom.dataSet.strings(.manufacturer) == ["PHILIPS"] && dicom.dataSet.strings(.deviceSerialNumber) == ["FMT0042"])
+        #expect(dicom.dataSet.strings(.manufacturerModelName) == ["UFS"])
+        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        #expect(spacing == [0.00025, 0.00025])
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["label", "overview"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+
+        // The scanner's levels kept: their directories are rounded up to whole tiles (1536 x 768 for level 1),
+        // their frames copied all the same, the sizes those of level 0 over the downsample (as OpenSlide reads them).
+        let kept = dir.appendingPathComponent("kept").path
+        let keptReport = try convert(slide, to: kept, ["--pyramid", "source"])
+        let keptLevels = keptReport.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        #expect(keptLevels.map { [$0.width, $0.height] } == levels.map { [$0.width, $0.height] })
+        #expect(keptLevels.map(\.copiedFrames) == [45, 13, 5, 2, 1])
+        let keptVerdict = try TestSupport.check(kept, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 5, associated: ["label", "overview"],
+                                                sourcePyramid: true)
+        #expect(keptVerdict.errors.isEmpty, "\(keptVerdict.errors)")
+    }
+
     @Test("Aperio SVS with JPEG 2000 tiles: codestreams copied, labelled YBR_ICT and JPEG 2000")
     func aperioJPEG2000() throws {
         let dir = try TestSupport.temporaryDirectory()

@@ -29,15 +29,19 @@ def halve(a):
     return ((s + 2) >> 2).astype(np.uint8)
 
 
+def over_white(img):
+    """An OpenSlide region as RGB, what it leaves transparent (sparse tiles, no scan) white."""
+    from PIL import Image
+    img = img.convert("RGBA")
+    return np.asarray(Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img).convert("RGB"))
+
+
 def source_level0(path):
     import openslide
     from PIL import Image
     try:
         slide = openslide.OpenSlide(path)
-        w, h = slide.dimensions
-        img = slide.read_region((0, 0), 0, (w, h)).convert("RGBA")
-        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(bg, img).convert("RGB"))
+        return over_white(slide.read_region((0, 0), 0, slide.dimensions))
     except openslide.OpenSlideError:
         pass
     except openslide.OpenSlideUnsupportedFormatError:
@@ -117,7 +121,7 @@ def main():
         if args.source_pyramid:
             # The source's own level 1, as OpenSlide reads it from the source.
             source_slide = openslide.OpenSlide(args.source)
-            ref1 = np.asarray(source_slide.read_region((0, 0), 1, source_slide.level_dimensions[1]).convert("RGB"))
+            ref1 = over_white(source_slide.read_region((0, 0), 1, source_slide.level_dimensions[1]))
         else:
             ref1 = halve(src)
         result["mad"]["level1"] = float(np.abs(lvl1.astype(int) - ref1.astype(int)).mean())
