@@ -19,8 +19,14 @@ parallelism (measured on the same slide by tools/codecfloor):
             with `--pyramid=1` (it cannot copy NDPI tiles). wsidicomizer is left out: its output of our
             generated NDPI does not match the source's pixels, so its time says nothing. No codec floor: the
             floor tool reads tiled TIFF only.
+  philips   a Philips TIFF (generated, --philips-size; the right half of its last row of tiles left out, as
+            scanners leave out unscanned areas): ours (level-0 tiles copied, dyadic levels computed), with
+            `--pyramid source` and with `--reader openslide` (the way it went before the direct reader);
+            wsidicomizer's copy and --add-missing-levels; OrthancWSIDicomizer (it stops at the first missing
+            tile: "Corrupted file", so it has no figures).
 
-Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi] [--ndpi-size 20000x15000] [--no-peers]
+Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi,philips] [--ndpi-size 20000x15000]
+                     [--philips-size 20000x15000] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
 """
 import argparse
@@ -61,7 +67,13 @@ def tools_for(path, slide, out, threads, peers):
     ours = lambda extra: [OURS, slide, "-o", out, "--overwrite", "-q", "--threads", str(threads)] + extra
     orthanc = lambda extra: ["OrthancWSIDicomizer", f"--openslide={OPENSLIDE_LIB}", f"--folder={out}", f"--threads={threads}", slide] + extra
     wsid = lambda extra: WSIDICOMIZER + ["-i", slide, "-o", out, "-w", str(threads)] + extra
-    if path == "ndpi":
+    if path == "philips":
+        runs = [("dicomizer", ours([])), ("dicomizer --pyramid source", ours(["--pyramid", "source"])),
+                ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
+        if peers:
+            runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([])),
+                     ("wsidicomizer --add-missing-levels", wsid(["--add-missing-levels"]))]
+    elif path == "ndpi":
         runs = [("dicomizer", ours([])), ("dicomizer --reencode", ours(["--reencode"])),
                 ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
         if peers:
@@ -87,8 +99,9 @@ def main():
     p.add_argument("--sizes", default="20000x15000,50000x40000")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--paths", default="copy,reencode,ndpi", help="which paths to run: copy, reencode, ndpi")
+    p.add_argument("--paths", default="copy,reencode,ndpi,philips", help="which paths to run: copy, reencode, ndpi, philips")
     p.add_argument("--ndpi-size", default="20000x15000", help="the NDPI slide's size (the generator holds it whole in memory)")
+    p.add_argument("--philips-size", default="20000x15000", help="the Philips TIFF slide's size")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench"))
     args = p.parse_args()
@@ -96,24 +109,28 @@ def main():
 
     rows = []
     paths = args.paths.split(",")
-    jobs = [(size, [p for p in paths if p != "ndpi"], "svs") for size in args.sizes.split(",")]
+    jobs = [(size, [p for p in paths if p not in ("ndpi", "philips")], "svs") for size in args.sizes.split(",")]
     if "ndpi" in paths:
         jobs.append((args.ndpi_size, ["ndpi"], "ndpi"))
+    if "philips" in paths:
+        jobs.append((args.philips_size, ["philips"], "philips"))
     for size, job_paths, kind in jobs:
         if not job_paths:
             continue
         w, h = (int(v) for v in size.split("x"))
-        slide = os.path.join(args.workdir, f"slide-{w}x{h}.{kind}")
+        name = f"slide-{w}x{h}-philips.tiff" if kind == "philips" else f"slide-{w}x{h}.{kind}"
+        slide = os.path.join(args.workdir, name)
         if not os.path.exists(slide):
             print(f"generating {slide}", file=sys.stderr)
             subprocess.run([GENERATOR, slide, "--kind", kind, "--width", str(w), "--height", str(h)], check=True)
         floor = {}
-        if kind == "svs":
+        if kind in ("svs", "philips"):
             floor = json.loads(subprocess.run([FLOOR, slide, "--threads", str(args.threads)], check=True,
                                               capture_output=True, text=True).stdout)
             print(f"{size} codec floor: {floor}", file=sys.stderr)
         for path in job_paths:
-            floor_seconds = floor.get(f"{path}FloorSeconds")
+            # A Philips TIFF takes the copy path: level-0 tiles copied, the dyadic levels computed.
+            floor_seconds = floor.get(f"{'copy' if path == 'philips' else path}FloorSeconds")
             results = {}
             for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
                 samples = []

@@ -52,13 +52,15 @@ struct CodecFloor: ParsableCommand {
 
         // Encoding: a spread-out sample of decoded tiles, encoded as many times as there are tiles.
         let sampleCount = min(count, 256)
-        let sample = try (0..<sampleCount).map { k -> RGBImage in
+        // (Tiles a sparse file leaves out are not in it.)
+        let sample = try (0..<sampleCount).compactMap { k -> RGBImage? in
             let i = k * count / sampleCount
-            return try JPEGDecoder().decode(try raw.rawTile(col: i % across, row: i / across) ?? [])
+            return try raw.rawTile(col: i % across, row: i / across).map { try JPEGDecoder().decode($0) }
         }
+        guard !sample.isEmpty else { throw ValidationError("\(slide) has no tiles in its sample to measure") }
         let encoders = HandlePool { JPEGEncoder(quality: quality, subsampling: .s420) }
         start = Date()
-        try Parallel.forEach(count, threads: threads) { i in _ = try encoders.with { try $0.encode(sample[i % sampleCount]) } }
+        try Parallel.forEach(count, threads: threads) { i in _ = try encoders.with { try $0.encode(sample[i % sample.count]) } }
         let encodeSeconds = Date().timeIntervalSince(start)
 
         // The same work kept in YCbCr planes (no colour conversion, no chroma resampling by the codec):
