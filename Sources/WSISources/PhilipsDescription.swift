@@ -16,7 +16,8 @@ struct PhilipsDescription: Sendable {
     var acquisitionDateTime: String?
     /// Micrometres per pixel at level 0 (x, y).
     var mpp: (x: Double, y: Double)?
-    /// Level-0 pixels per pixel of each level, from the levels' pixel spacings, level 0 first.
+    /// Level-0 pixels per pixel of each level, from the levels' pixel spacings, level 0 first; empty when
+    /// the spacing of any is missing or unreadable.
     var downsamples: [Double] = []
     var labelJPEG: [UInt8]?
     var macroJPEG: [UInt8]?
@@ -46,6 +47,7 @@ struct PhilipsDescription: Sendable {
         let levels = (try? wsi[0].nodes(forXPath: "Attribute[@Name='PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE']/Array/DataObject")) ?? []
         let spacings = levels.compactMap { value($0, "DICOM_PIXEL_SPACING").flatMap(Self.spacing) }
         if spacings.count == levels.count, let first = spacings.first {
+            // (Left empty where a level's spacing is unreadable: the levels cannot be told apart then.)
             // Whole numbers, as OpenSlide takes them: the spacings are printed to a few digits.
             downsamples = spacings.map { (($0.x / first.x + $0.y / first.y) / 2).rounded() }
         }

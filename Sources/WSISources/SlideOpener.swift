@@ -34,10 +34,18 @@ public enum SlideOpener {
                 // Philips TIFF is a tiled TIFF with its levels described in XML: read directly, unless the
                 // direct reader refuses it.
                 var refusal: String?
+                var openSlide: OpenSlideSource
                 if vendor == "philips" {
-                    do { return try TiledTIFFSource(path: path) } catch { refusal = "the direct Philips TIFF reader refused the file: \(error)" }
+                    do { return try TiledTIFFSource(path: path) } catch let direct {
+                        let reason = (direct as? SourceError)?.reason ?? "\(direct)"
+                        refusal = "the direct Philips TIFF reader refused the file: \(reason)"
+                        // Where OpenSlide cannot read it either, our reason says more than its.
+                        guard let fallback = try? OpenSlideSource(path: path) else { throw direct }
+                        openSlide = fallback
+                    }
+                } else {
+                    openSlide = try OpenSlideSource(path: path)
                 }
-                let openSlide = try OpenSlideSource(path: path)
                 // NDPI's level 0 read directly where the file holds up to the checks; else all through OpenSlide.
                 if vendor == "hamamatsu" {
                     do { return try NDPISource(path: path, openSlide: openSlide) } catch {

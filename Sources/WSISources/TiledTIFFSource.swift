@@ -72,7 +72,9 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         if let philips {
             // Levels are rounded up to whole tiles; their true size is level 0's over the downsample.
             guard philips.downsamples.count == levels.count else {
-                throw SourceError(path, "Philips TIFF whose XML gives \(philips.downsamples.count) levels for \(levels.count) tiled directories")
+                throw SourceError(path, philips.downsamples.isEmpty
+                    ? "Philips TIFF whose XML does not give a readable pixel spacing for each level (PixelDataRepresentation)"
+                    : "Philips TIFF whose XML describes \(philips.downsamples.count) levels where the file has \(levels.count)")
             }
             for (index, downsample) in philips.downsamples.enumerated() where index > 0 {
                 guard downsample >= 1 else { throw SourceError(path, "Philips TIFF level \(index) has downsample \(downsample)") }

@@ -63,6 +63,20 @@ struct BadInputTests {
         try expectFailure([slide] + extra, output: dir.appendingPathComponent("out").path, mentions: ["corrupt.svs", "tile", "corrupt"])
     }
 
+    @Test("A Philips TIFF whose XML gives no pixel spacing for one of its levels")
+    func philipsWithoutLevelSpacing() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("philips", in: dir, name: "philips.tiff")
+        // Level 1's spacing made unreadable in place (the same length, so nothing moves).
+        var data = try Data(contentsOf: URL(fileURLWithPath: slide))
+        let spacing = Data("&quot;0.0005&quot; &quot;0.0005&quot;".utf8)
+        let at = try #require(data.range(of: spacing))
+        data.replaceSubrange(at, with: Data("&quot;x.xxxx&quot; &quot;x.xxxx&quot;".utf8))
+        try data.write(to: URL(fileURLWithPath: slide))
+        try expectFailure([slide], output: dir.appendingPathComponent("out").path, mentions: ["philips.tiff", "Philips TIFF", "pixel spacing"])
+    }
+
     @Test("An unsupported compression")
     func unsupportedCompression() throws {
         let dir = try TestSupport.temporaryDirectory()
