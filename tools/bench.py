@@ -24,9 +24,13 @@ parallelism (measured on the same slide by tools/codecfloor):
             `--pyramid source` and with `--reader openslide` (the way it went before the direct reader);
             wsidicomizer's copy and --add-missing-levels; OrthancWSIDicomizer (it stops at the first missing
             tile: "Corrupted file", so it has no figures).
+  scn       a Leica SCN (generated, --scn-size): the main image placed on a collection 600 x 400 pixels larger.
+            Ours reads the main image directly (level-0 tiles copied, dyadic levels computed), also with
+            `--pyramid source` and `--reader openslide` (OpenSlide's view: the whole collection, decoded and
+            re-encoded); OrthancWSIDicomizer and wsidicomizer read it through OpenSlide (neither copies SCN).
 
-Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi,philips] [--ndpi-size 20000x15000]
-                     [--philips-size 20000x15000] [--no-peers]
+Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi,philips,scn]
+                     [--ndpi-size 20000x15000] [--philips-size 20000x15000] [--scn-size 20000x15000] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
 """
 import argparse
@@ -67,7 +71,7 @@ def tools_for(path, slide, out, threads, peers):
     ours = lambda extra: [OURS, slide, "-o", out, "--overwrite", "-q", "--threads", str(threads)] + extra
     orthanc = lambda extra: ["OrthancWSIDicomizer", f"--openslide={OPENSLIDE_LIB}", f"--folder={out}", f"--threads={threads}", slide] + extra
     wsid = lambda extra: WSIDICOMIZER + ["-i", slide, "-o", out, "-w", str(threads)] + extra
-    if path == "philips":
+    if path in ("philips", "scn"):
         runs = [("dicomizer", ours([])), ("dicomizer --pyramid source", ours(["--pyramid", "source"])),
                 ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
         if peers:
@@ -99,9 +103,10 @@ def main():
     p.add_argument("--sizes", default="20000x15000,50000x40000")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--paths", default="copy,reencode,ndpi,philips", help="which paths to run: copy, reencode, ndpi, philips")
+    p.add_argument("--paths", default="copy,reencode,ndpi,philips,scn", help="which paths to run: copy, reencode, ndpi, philips, scn")
     p.add_argument("--ndpi-size", default="20000x15000", help="the NDPI slide's size (the generator holds it whole in memory)")
     p.add_argument("--philips-size", default="20000x15000", help="the Philips TIFF slide's size")
+    p.add_argument("--scn-size", default="20000x15000", help="the Leica SCN slide's main image size")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench"))
     args = p.parse_args()
@@ -109,11 +114,13 @@ def main():
 
     rows = []
     paths = args.paths.split(",")
-    jobs = [(size, [p for p in paths if p not in ("ndpi", "philips")], "svs") for size in args.sizes.split(",")]
+    jobs = [(size, [p for p in paths if p not in ("ndpi", "philips", "scn")], "svs") for size in args.sizes.split(",")]
     if "ndpi" in paths:
         jobs.append((args.ndpi_size, ["ndpi"], "ndpi"))
     if "philips" in paths:
         jobs.append((args.philips_size, ["philips"], "philips"))
+    if "scn" in paths:
+        jobs.append((args.scn_size, ["scn"], "scn"))
     for size, job_paths, kind in jobs:
         if not job_paths:
             continue
@@ -124,13 +131,13 @@ def main():
             print(f"generating {slide}", file=sys.stderr)
             subprocess.run([GENERATOR, slide, "--kind", kind, "--width", str(w), "--height", str(h)], check=True)
         floor = {}
-        if kind in ("svs", "philips"):
+        if kind in ("svs", "philips", "scn"):
             floor = json.loads(subprocess.run([FLOOR, slide, "--threads", str(args.threads)], check=True,
                                               capture_output=True, text=True).stdout)
             print(f"{size} codec floor: {floor}", file=sys.stderr)
         for path in job_paths:
-            # A Philips TIFF takes the copy path: level-0 tiles copied, the dyadic levels computed.
-            floor_seconds = floor.get(f"{'copy' if path == 'philips' else path}FloorSeconds")
+            # Philips TIFF and SCN take the copy path: level-0 tiles copied, the dyadic levels computed.
+            floor_seconds = floor.get(f"{'copy' if path in ('philips', 'scn') else path}FloorSeconds")
             results = {}
             for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
                 samples = []

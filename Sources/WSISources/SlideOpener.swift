@@ -1,6 +1,6 @@
 import Foundation
 
-/// Picks the reader for a file by its content: TIFF-based Aperio, Philips and generic tiled TIFF go to the
+/// Picks the reader for a file by its content: TIFF-based Aperio, Philips, Leica and generic tiled TIFF go to the
 /// direct libtiff reader, NDPI to ours where it holds up, other vendors' formats to OpenSlide, plain images
 /// to `ImageFileSource`.
 public enum SlideOpener {
@@ -31,14 +31,14 @@ public enum SlideOpener {
         if isTIFF {
             let vendor = OpenSlideSource.vendor(of: path)
             if let vendor, vendor != "aperio", vendor != "generic-tiff" {
-                // Philips TIFF is a tiled TIFF with its levels described in XML: read directly, unless the
-                // direct reader refuses it.
+                // Philips TIFF and Leica SCN are tiled TIFFs with their levels described in XML: read
+                // directly, unless the direct reader refuses the file.
                 var refusal: String?
                 var openSlide: OpenSlideSource
-                if vendor == "philips" {
+                if let name = ["philips": "Philips TIFF", "leica": "Leica SCN"][vendor] {
                     do { return try TiledTIFFSource(path: path) } catch let direct {
                         let reason = (direct as? SourceError)?.reason ?? "\(direct)"
-                        refusal = "the direct Philips TIFF reader refused the file: \(reason)"
+                        refusal = "the direct \(name) reader refused the file: \(reason)"
                         // Where OpenSlide cannot read it either, our reason says more than its.
                         guard let fallback = try? OpenSlideSource(path: path) else { throw direct }
                         openSlide = fallback

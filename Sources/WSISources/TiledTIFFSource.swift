@@ -39,7 +39,22 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         path = file.path
         self.file = file
         let dirs = file.directories
-        base = dirs[0]
+        // Leica SCN: the main image's resolutions are wherever its XML says, after the macro's.
+        var scn: SCNDescription?
+        if dirs[0].description?.contains(SCNDescription.namespace) == true {
+            do { scn = try SCNDescription(dirs[0].description) } catch { throw SourceError(file.path, error.description) }
+        }
+        if let scn {
+            for dimension in scn.main + (scn.macro.map { [$0] } ?? []) {
+                guard dimension.directory < dirs.count, dirs[dimension.directory].width == dimension.width,
+                      dirs[dimension.directory].height == dimension.height else {
+                    throw SourceError(file.path, "Leica SCN whose XML names directory \(dimension.directory) as \(dimension.width) x \(dimension.height), which the file does not hold")
+                }
+            }
+            base = dirs[scn.main[0].directory]
+        } else {
+            base = dirs[0]
+        }
         guard base.isTiled, base.tileWidth > 0, base.tileHeight > 0 else { throw SourceError(path, "TIFF is not tiled") }
         guard base.planarConfig == 1 || base.samplesPerPixel == 1 else { throw SourceError(path, "separate colour planes are not supported") }
         guard base.bitsPerSample == 8 else { throw SourceError(path, "\(base.bitsPerSample)-bit samples are not supported (8-bit only)") }
@@ -53,12 +68,12 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         if aperio == nil, software.hasPrefix("Philips"), philips == nil {
             throw SourceError(path, "Philips TIFF without the XML description that gives its levels")
         }
-        formatName = aperio != nil ? "Aperio SVS" : philips != nil ? "Philips TIFF" : "generic tiled TIFF"
+        formatName = aperio != nil ? "Aperio SVS" : philips != nil ? "Philips TIFF" : scn != nil ? "Leica SCN" : "generic tiled TIFF"
 
         var levels = [SourceLevel]()
         var levelDirectories = [TIFFDirectory]()
         var associated = [AssociatedImageKind: AssociatedImage]()
-        for d in dirs {
+        for d in dirs where scn == nil {
             let text = d.description?.lowercased() ?? ""
             if d.index > 0, text.contains("label") { associated[.label] = .directory(d.index); continue }
             if d.index > 0, text.contains("macro") { associated[.overview] = .directory(d.index); continue }
@@ -68,6 +83,17 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             } else if aperio != nil, d.index == 1, !d.isTiled {
                 associated[.thumbnail] = .directory(d.index)
             }
+        }
+        if let scn {
+            for dimension in scn.main {
+                let d = dirs[dimension.directory]
+                guard d.isTiled, d.compression == base.compression else {
+                    throw SourceError(path, "Leica SCN level of \(d.width) x \(d.height) is not tiled like level 0")
+                }
+                levels.append(SourceLevel(width: d.width, height: d.height, tileWidth: d.tileWidth, tileHeight: d.tileHeight, compression: d.compressionName))
+                levelDirectories.append(d)
+            }
+            if let macro = scn.macro { associated[.overview] = .directory(macro.directory) }
         }
         if let philips {
             // Levels are rounded up to whole tiles; their true size is level 0's over the downsample.
@@ -107,7 +133,14 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             properties.deviceSerialNumber = philips.deviceSerialNumber
             properties.softwareVersions = philips.softwareVersions
             properties.acquisitionDateTime = philips.acquisitionDateTime
-        } else if let (x, y) = file.resolutionPerCentimetre(directory: 0) {
+        } else if let scn {
+            properties.objectivePower = scn.objectivePower
+            properties.manufacturer = "Leica"
+            properties.modelName = scn.deviceModel
+            properties.softwareVersions = scn.deviceVersion
+            properties.acquisitionDateTime = scn.creationDateTime
+        }
+        if aperio == nil, philips == nil, let (x, y) = file.resolutionPerCentimetre(directory: base.index) {
             properties.mppX = 10_000 / x
             properties.mppY = 10_000 / y
         }
@@ -118,10 +151,10 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             let digits = stamp.filter(\.isNumber)
             if digits.count == 14 { properties.acquisitionDateTime = digits }
         }
-        properties.iccProfile = file.iccProfile(directory: 0)
+        properties.iccProfile = file.iccProfile(directory: base.index)
         if base.compression == 7 || base.compression == 33003 || base.compression == 33005 {
             properties.lossyMethod = base.compression == 7 ? "ISO_10918_1" : "ISO_15444_1"
-            let stored = file.totalTileBytes(directory: 0)
+            let stored = file.totalTileBytes(directory: base.index)
             if stored > 0 { properties.lossyRatio = Double(base.width * base.height * 3) / Double(stored) }
         }
         self.properties = properties

@@ -207,6 +207,41 @@ struct ConversionInteropTests {
         #expect(keptVerdict.errors.isEmpty, "\(keptVerdict.errors)")
     }
 
+    @Test("Leica SCN: the main image read directly where the XML places it, level-0 tiles copied byte for byte, equal to OpenSlide's reading of its region of the collection, macro and metadata carried over, all valid")
+    func leicaSCN() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A 3000 x 2200 main image 300 x 200 pixels in from the corner of a 3600 x 2600 collection; 4x levels.
+        let slide = try TestSupport.makeSlide("scn", in: dir, width: 3000, height: 2200, extra: ["--tile", "256", "--mpp", "0.5"])
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        #expect(report.format == "Leica SCN")
+        #expect(!report.warnings.contains { $0.contains("pixel size") || $0.contains("OpenSlide") }, "\(report.warnings)")
+        let levels = report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        #expect(levels.map { [$0.width, $0.height] } == [[3000, 2200], [1500, 1100], [750, 550], [375, 275], [188, 138]])
+        #expect(levels[0].frames == 108 && levels[0].copiedFrames == 108 && levels[0].photometricInterpretation == "YBR_FULL_422")
+        #expect(TestSupport.instances(in: out) == ["level-0.dcm", "level-1.dcm", "level-2.dcm", "level-3.dcm", "level-4.dcm", "overview.dcm"])
+
+        let raw = try #require(try TiledTIFFSource(path: slide).rawTiles)
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        for (col, row) in [(0, 0), (11, 8), (5, 3)] {
+            let frame = dicom.frame(row * 12 + col), tile = try #require(try raw.rawTile(col: col, row: row))
+            #expect(frame.starts(with: tile) && frame.count - tile.count == tile.count % 2, "frame (\(col), \(row)) differs from the source tile")
+        }
+        #expect(dicom.dataSet.strings(.manufacturer) == ["Leica"] && dicom.dataSet.strings(.manufacturerModelName) == ["Leica SCN400"])
+        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["overview"], sourceOffset: (300, 200))
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+
+        // The scanner's 4x level kept as it is, the dyadic levels computed below it.
+        let kept = dir.appendingPathComponent("kept").path
+        let keptReport = try convert(slide, to: kept, ["--pyramid", "source"])
+        let keptLevels = keptReport.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        #expect(keptLevels.map { [$0.width, $0.height] } == [[3000, 2200], [750, 550], [375, 275], [188, 138]])
+        #expect(keptLevels.map(\.copiedFrames) == [108, 9, 0, 0])
+    }
+
     @Test("Aperio SVS with JPEG 2000 tiles: codestreams copied, labelled YBR_ICT and JPEG 2000")
     func aperioJPEG2000() throws {
         let dir = try TestSupport.temporaryDirectory()

@@ -56,7 +56,7 @@ enum TestSupport {
 
     /// Generates a slide with our own generator.
     static func makeSlide(_ kind: String, in folder: URL, name: String? = nil, width: Int = 1001, height: Int = 757, extra: [String] = []) throws -> String {
-        let ext = ["png": "png", "jpeg": "jpg", "svs": "svs", "svs-jp2k": "svs", "vms": "vms", "ndpi": "ndpi"][kind] ?? "tiff"
+        let ext = ["png": "png", "jpeg": "jpg", "svs": "svs", "svs-jp2k": "svs", "vms": "vms", "ndpi": "ndpi", "scn": "scn"][kind] ?? "tiff"
         let path = folder.appendingPathComponent(name ?? "\(kind).\(ext)").path
         let result = try run(testslide, [path, "--kind", kind, "--width", String(width), "--height", String(height)] + extra)
         #expect(result.status == 0, "wsi-testslide failed: \(result.stderr)")
@@ -83,9 +83,10 @@ struct InteropVerdict: Decodable {
 
 extension TestSupport {
     static func check(_ folder: String, source: String, maxMAD0: Double, maxMAD1: Double = 3, levels: Int? = nil,
-                      associated: [String] = [], sourcePyramid: Bool = false) throws -> InteropVerdict {
+                      associated: [String] = [], sourcePyramid: Bool = false, sourceOffset: (x: Int, y: Int)? = nil) throws -> InteropVerdict {
         var arguments = [checker, folder, source, "--max-mad0", String(maxMAD0), "--max-mad1", String(maxMAD1)]
         if sourcePyramid { arguments.append("--source-pyramid") }
+        if let sourceOffset { arguments += ["--source-offset", "\(sourceOffset.x),\(sourceOffset.y)"] }
         if let levels { arguments += ["--levels", String(levels)] }
         if !associated.isEmpty { arguments += ["--associated", associated.joined(separator: ",")] }
         let result = try python(arguments)

@@ -60,6 +60,8 @@ def main():
     p.add_argument("--source-pyramid", action="store_true",
                    help="the source's own levels were kept (--pyramid source): they come first, then halvings")
     p.add_argument("--associated", default="", help="comma-separated associated images expected")
+    p.add_argument("--source-offset", help="X,Y: level 0 is the region of the source's level 0 (as OpenSlide reads it) "
+                                            "at this offset, not all of it (a Leica SCN's main image on its collection)")
     args = p.parse_args()
 
     result = {"errors": [], "dciodvfy_errors": {}, "levels": None, "mad": {}}
@@ -92,7 +94,11 @@ def main():
     if args.levels is not None and slide.level_count != args.levels:
         result["errors"].append(f"OpenSlide sees {slide.level_count} levels, expected {args.levels}")
 
-    src = source_level0(args.source)
+    if args.source_offset:
+        x, y = (int(v) for v in args.source_offset.split(","))
+        src = over_white(openslide.OpenSlide(args.source).read_region((x, y), 0, slide.dimensions))
+    else:
+        src = source_level0(args.source)
     h, w, _ = src.shape
     if tuple(slide.dimensions) != (w, h):
         result["errors"].append(f"level 0 is {slide.dimensions}, source is {(w, h)}")

@@ -22,12 +22,14 @@ struct TestSlide: ParsableCommand {
                        (both: the size rounded down to whole 16 x 8 MCUs)
           philips      Philips TIFF: XML description, 2x levels padded to whole
                        tiles, sparse tiles, label in the XML, macro directory
+          scn          Leica SCN: BigTIFF with an XML collection, the main image
+                       placed in it (4x levels), the macro covering all of it
           png, jpeg    plain images
           unsupported  a tiled TIFF whose compression (34892) nothing reads
         """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case svs, svsJP2K = "svs-jp2k", tiff, philips, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
+        case svs, svsJP2K = "svs-jp2k", tiff, philips, scn, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
     }
 
     @Argument(help: "Output file.") var output: String
@@ -65,6 +67,9 @@ struct TestSlide: ParsableCommand {
         case .philips:
             try PhilipsWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 512, mpp: mpp, quality: quality,
                                     label: makeLabel(), macro: makeMacro(painter))
+        case .scn:
+            try SCNWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 512, mpp: mpp, quality: quality,
+                                macro: makeMacro(painter))
         case .vms:
             try VMSWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter))
         case .ndpi:
