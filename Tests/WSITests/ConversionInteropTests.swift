@@ -26,6 +26,19 @@ struct ConversionInteropTests {
         return try JSONDecoder().decode(ConversionReportView.self, from: data)
     }
 
+    /// The pyramid levels of a report, level 0 first.
+    func volumes(_ report: ConversionReportView) -> [ConversionReportView.Instance] {
+        report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+    }
+
+    /// Frames of a level equal to the source's tiles (col, row) as they are (fragments padded to an even length).
+    func expectCopied(_ dicom: DICOMFile, from raw: any RawTileSource, across: Int, tiles: [(Int, Int)]) throws {
+        for (col, row) in tiles {
+            let frame = dicom.frame(row * across + col), tile = try #require(try raw.rawTile(col: col, row: row))
+            #expect(frame.starts(with: tile) && frame.count - tile.count == tile.count % 2, "frame (\(col), \(row)) differs from the source tile")
+        }
+    }
+
     @Test("Aperio SVS with RGB JPEG tiles: level-0 tiles copied byte for byte, all instances valid")
     func aperioJPEG() throws {
         let dir = try TestSupport.temporaryDirectory()
@@ -172,7 +185,7 @@ struct ConversionInteropTests {
         let report = try convert(slide, to: out)
         #expect(report.format == "Philips TIFF")
         #expect(!report.warnings.contains { $0.contains("pixel size") || $0.contains("OpenSlide") }, "\(report.warnings)")
-        let levels = report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        let levels = volumes(report)
         #expect(levels.map { [$0.width, $0.height] } == [[2560, 1280], [1280, 640], [640, 320], [320, 160], [160, 80]])
         #expect(levels[0].frames == 50 && levels[0].copiedFrames == 45 && levels[0].photometricInterpretation == "YBR_FULL_422")
         #expect(TestSupport.instances(in: out) == ["label.dcm", "level-0.dcm", "level-1.dcm", "level-2.dcm", "level-3.dcm", "level-4.dcm", "overview.dcm"])
@@ -180,11 +193,7 @@ struct ConversionInteropTests {
         let source = try TiledTIFFSource(path: slide)
         let raw = try #require(source.rawTiles)
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
-        for (col, row) in [(0, 0), (4, 3), (1, 4)] {
-            // Fragments are padded to an even length.
-            let frame = dicom.frame(row * 10 + col), tile = try #require(try raw.rawTile(col: col, row: row))
-            #expect(frame.starts(with: tile) && frame.count - tile.count == tile.count % 2, "frame (\(col), \(row)) differs from the source tile")
-        }
+        try expectCopied(dicom, from: raw, across: 10, tiles: [(0, 0), (4, 3), (1, 4)])
         #expect(try raw.rawTile(col: 7, row: 4) == nil)
         let sparse = try JPEGDecoder().decode(try #require(dicom.frame(4 * 10 + 7)))
         #expect(sparse.pixels.allSatisfy { $0 >= 250 }, "a tile the scanner left out is not background")
@@ -199,7 +208,7 @@ struct ConversionInteropTests {
         // their frames copied all the same, the sizes those of level 0 over the downsample (as OpenSlide reads them).
         let kept = dir.appendingPathComponent("kept").path
         let keptReport = try convert(slide, to: kept, ["--pyramid", "source"])
-        let keptLevels = keptReport.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        let keptLevels = volumes(keptReport)
         #expect(keptLevels.map { [$0.width, $0.height] } == levels.map { [$0.width, $0.height] })
         #expect(keptLevels.map(\.copiedFrames) == [45, 13, 5, 2, 1])
         let keptVerdict = try TestSupport.check(kept, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 5, associated: ["label", "overview"],
@@ -217,17 +226,14 @@ struct ConversionInteropTests {
         let report = try convert(slide, to: out)
         #expect(report.format == "Leica SCN")
         #expect(!report.warnings.contains { $0.contains("pixel size") || $0.contains("OpenSlide") }, "\(report.warnings)")
-        let levels = report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        let levels = volumes(report)
         #expect(levels.map { [$0.width, $0.height] } == [[3000, 2200], [1500, 1100], [750, 550], [375, 275], [188, 138]])
         #expect(levels[0].frames == 108 && levels[0].copiedFrames == 108 && levels[0].photometricInterpretation == "YBR_FULL_422")
         #expect(TestSupport.instances(in: out) == ["level-0.dcm", "level-1.dcm", "level-2.dcm", "level-3.dcm", "level-4.dcm", "overview.dcm"])
 
         let raw = try #require(try TiledTIFFSource(path: slide).rawTiles)
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
-        for (col, row) in [(0, 0), (11, 8), (5, 3)] {
-            let frame = dicom.frame(row * 12 + col), tile = try #require(try raw.rawTile(col: col, row: row))
-            #expect(frame.starts(with: tile) && frame.count - tile.count == tile.count % 2, "frame (\(col), \(row)) differs from the source tile")
-        }
+        try expectCopied(dicom, from: raw, across: 12, tiles: [(0, 0), (11, 8), (5, 3)])
         #expect(dicom.dataSet.strings(.manufacturer) == ["Leica"] && dicom.dataSet.strings(.manufacturerModelName) == ["Leica SCN400"])
         let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
@@ -237,7 +243,7 @@ struct ConversionInteropTests {
         // The scanner's 4x level kept as it is, the dyadic levels computed below it.
         let kept = dir.appendingPathComponent("kept").path
         let keptReport = try convert(slide, to: kept, ["--pyramid", "source"])
-        let keptLevels = keptReport.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        let keptLevels = volumes(keptReport)
         #expect(keptLevels.map { [$0.width, $0.height] } == [[3000, 2200], [750, 550], [375, 275], [188, 138]])
         #expect(keptLevels.map(\.copiedFrames) == [108, 9, 0, 0])
     }
@@ -320,7 +326,7 @@ struct ConversionInteropTests {
         let report = try convert(slide, to: out)
         let ndpi = kind == "ndpi"
         #expect(report.format == (ndpi ? "Hamamatsu NDPI" : "OpenSlide (hamamatsu)"))
-        let levels = report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
+        let levels = volumes(report)
         // NDPI: frames of 2 x 64 restart intervals (256 x 8 pixels each), copied, so the pyramid ends a level
         // earlier (at one 512-pixel tile); VMS: 256 x 256, encoded.
         #expect(levels.map { [$0.width, $0.height] } == [[2048, 1504], [1024, 752], [512, 376]] + (ndpi ? [] : [[256, 188]]))
