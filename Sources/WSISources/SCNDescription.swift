@@ -67,6 +67,9 @@ struct SCNDescription: Sendable {
                   let x = integer(view, "offsetX"), let y = integer(view, "offsetY") else {
                 throw .unsupported("Leica SCN image without a view")
             }
+            guard viewWidth > 0, viewHeight > 0, x >= 0, y >= 0 else {
+                throw .unsupported("Leica SCN image with a view of \(viewWidth) x \(viewHeight) nm at (\(x), \(y))")
+            }
             let source = content(image, ["scanSettings", "illuminationSettings", "illuminationSource"])
             guard source == "brightfield" else { throw .unsupported("Leica SCN with a \(source ?? "unnamed") image (brightfield only)") }
             var dimensions: [Dimension] = []
@@ -93,7 +96,9 @@ struct SCNDescription: Sendable {
         main = image.dimensions
         // Nanometres per level-0 pixel, as OpenSlide places the image on the collection.
         let nanometresPerPixel = Double(image.view.width) / Double(main[0].width)
-        mainOffset = (Int((Double(image.view.x) / nanometresPerPixel).rounded()), Int((Double(image.view.y) / nanometresPerPixel).rounded()))
+        let offset = (x: (Double(image.view.x) / nanometresPerPixel).rounded(), y: (Double(image.view.y) / nanometresPerPixel).rounded())
+        guard offset.x < 1e12, offset.y < 1e12 else { throw .unsupported("Leica SCN main image placed \(offset) pixels away") }
+        mainOffset = (Int(offset.x), Int(offset.y))
         macro = macros.first?.first
         objectivePower = content(image.element, ["scanSettings", "objectiveSettings", "objective"]).flatMap(Double.init)
         let device = children(image.element, "device").first

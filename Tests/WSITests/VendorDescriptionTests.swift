@@ -50,6 +50,11 @@ struct VendorDescriptionTests {
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(scn([fluorescence])) }
         let planes = image(view: (4_000_000, 3_000_000, 1_500_000, 1_000_000), dimensions: [(8000, 6000, 2, 0), (8000, 6000, 3, 1)], source: "brightfield")
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(scn([planes])) }
+        // Views that place nothing: none of it may trap.
+        for view in [(0, 3_000_000, 0, 0), (4_000_000, 3_000_000, -1, 0), (1, 1, Int.max, Int.max)] {
+            let odd = image(view: view, dimensions: [(8000, 6000, 2, nil)], source: "brightfield")
+            #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(scn([odd])) }
+        }
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription("<scn/>") }
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(nil) }
     }
