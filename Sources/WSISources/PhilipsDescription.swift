@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// The XML document in a Philips TIFF's first ImageDescription: a `DataObject` of type `DPUfsImport` whose
 /// `Attribute`s carry DICOM names (DICOM_MANUFACTURER, DICOM_PIXEL_SPACING in millimetres, row then
@@ -24,14 +21,14 @@ struct PhilipsDescription: Sendable {
 
     /// nil unless `text` is such a document with exactly one WSI image (what OpenSlide takes too).
     init?(_ text: String?) {
-        guard let text, text.contains("DPUfsImport"), let document = try? XMLDocument(xmlString: text),
-              let root = document.rootElement(), root.name == "DataObject",
-              root.attribute(forName: "ObjectType")?.stringValue == "DPUfsImport" else { return nil }
-        func value(_ node: XMLNode, _ name: String) -> String? {
-            (try? node.nodes(forXPath: "Attribute[@Name='\(name)']"))?.first?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let scanned = (try? root.nodes(forXPath: "Attribute[@Name='PIM_DP_SCANNED_IMAGES']/Array/DataObject")) ?? []
-        func images(_ type: String) -> [XMLNode] { scanned.filter { value($0, "PIM_DP_IMAGE_TYPE") == type } }
+        guard let text, text.contains("DPUfsImport"), let root = XMLTree.parse(text), root.name == "DataObject",
+              root.attributes["ObjectType"] == "DPUfsImport" else { return nil }
+        func attribute(_ object: XMLTree, _ name: String) -> XMLTree? { object.children("Attribute").first { $0.attributes["Name"] == name } }
+        func value(_ object: XMLTree, _ name: String) -> String? { attribute(object, name)?.value }
+        /// The objects of an attribute holding an array of them.
+        func objects(_ object: XMLTree, _ name: String) -> [XMLTree] { attribute(object, name)?.child("Array")?.children("DataObject") ?? [] }
+        let scanned = objects(root, "PIM_DP_SCANNED_IMAGES")
+        func images(_ type: String) -> [XMLTree] { scanned.filter { value($0, "PIM_DP_IMAGE_TYPE") == type } }
         let wsi = images("WSI")
         guard wsi.count == 1 else { return nil }
 
@@ -44,15 +41,21 @@ struct PhilipsDescription: Sendable {
             if digits.count >= 8, digits.allSatisfy(\.isNumber) { acquisitionDateTime = String(digits.prefix(14)) }
         }
         if let spacing = value(wsi[0], "DICOM_PIXEL_SPACING").flatMap(Self.spacing) { mpp = (spacing.x * 1000, spacing.y * 1000) }
-        let levels = (try? wsi[0].nodes(forXPath: "Attribute[@Name='PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE']/Array/DataObject")) ?? []
+        let levels = objects(wsi[0], "PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE")
         let spacings = levels.compactMap { value($0, "DICOM_PIXEL_SPACING").flatMap(Self.spacing) }
         if spacings.count == levels.count, let first = spacings.first {
             // (Left empty where a level's spacing is unreadable: the levels cannot be told apart then.)
             // Whole numbers, as OpenSlide takes them: the spacings are printed to a few digits.
             downsamples = spacings.map { (($0.x / first.x + $0.y / first.y) / 2).rounded() }
         }
-        labelJPEG = images("LABELIMAGE").first.flatMap { value($0, "PIM_DP_IMAGE_DATA") }.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { [UInt8]($0) }
-        macroJPEG = images("MACROIMAGE").first.flatMap { value($0, "PIM_DP_IMAGE_DATA") }.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { [UInt8]($0) }
+        /// The base64 JPEG of the first image of a type.
+        func embeddedJPEG(_ type: String) -> [UInt8]? {
+            guard let text = images(type).first.flatMap({ value($0, "PIM_DP_IMAGE_DATA") }),
+                  let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else { return nil }
+            return Array(data)
+        }
+        labelJPEG = embeddedJPEG("LABELIMAGE")
+        macroJPEG = embeddedJPEG("MACROIMAGE")
     }
 
     /// `"0.00025" "0.00025"` (row spacing, then column spacing, in mm) as (x, y).

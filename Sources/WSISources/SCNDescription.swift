@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// The XML document in a Leica SCN's first ImageDescription: a collection (the glass slide; sizes in
 /// nanometres) holding images, each a set of resolutions stored as TIFF directories (`dimension ifd=`)
@@ -42,28 +39,18 @@ struct SCNDescription: Sendable {
     }
 
     init(_ text: String?) throws(Refusal) {
-        guard let text, text.contains(Self.namespace), let document = try? XMLDocument(xmlString: text),
-              let root = document.rootElement(), root.localName == "scn", root.uri == Self.namespace else { throw .notSCN }
-        // Elements are in the default namespace: match them by local name.
-        func children(_ node: XMLNode?, _ name: String) -> [XMLElement] {
-            (node?.children ?? []).compactMap { $0 as? XMLElement }.filter { $0.localName == name }
-        }
-        // (Foundation's attribute(forName:) finds nothing on an element in a namespace; the list has them.)
-        func attribute(_ element: XMLElement?, _ name: String) -> String? { element?.attributes?.first { $0.name == name }?.stringValue }
-        func integer(_ element: XMLElement?, _ name: String) -> Int? { attribute(element, name).flatMap { Int($0) } }
-        func content(_ element: XMLElement?, _ path: [String]) -> String? {
-            var node = element
-            for name in path { node = children(node, name).first }
-            return node?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        guard let collection = children(root, "collection").first,
+        guard let text, text.contains(Self.namespace), let root = XMLTree.parse(text), root.name == "scn",
+              root.attributes["xmlns"] == Self.namespace else { throw .notSCN }
+        func integer(_ element: XMLTree?, _ name: String) -> Int? { element?.attributes[name].flatMap { Int($0) } }
+        func content(_ element: XMLTree, _ path: [String]) -> String? { element.descendant(path)?.value }
+        guard let collection = root.child("collection"),
               let collectionWidth = integer(collection, "sizeX"), let collectionHeight = integer(collection, "sizeY") else {
             throw .unsupported("Leica SCN without a collection size")
         }
-        var mains: [(element: XMLElement, dimensions: [Dimension], view: (width: Int, x: Int, y: Int))] = []
+        var mains: [(element: XMLTree, dimensions: [Dimension], view: (width: Int, x: Int, y: Int))] = []
         var macros: [[Dimension]] = []
-        for image in children(collection, "image") {
-            guard let view = children(image, "view").first, let viewWidth = integer(view, "sizeX"), let viewHeight = integer(view, "sizeY"),
+        for image in collection.children("image") {
+            guard let view = image.child("view"), let viewWidth = integer(view, "sizeX"), let viewHeight = integer(view, "sizeY"),
                   let x = integer(view, "offsetX"), let y = integer(view, "offsetY") else {
                 throw .unsupported("Leica SCN image without a view")
             }
@@ -73,7 +60,7 @@ struct SCNDescription: Sendable {
             let source = content(image, ["scanSettings", "illuminationSettings", "illuminationSource"])
             guard source == "brightfield" else { throw .unsupported("Leica SCN with a \(source ?? "unnamed") image (brightfield only)") }
             var dimensions: [Dimension] = []
-            for dimension in children(children(image, "pixels").first, "dimension") {
+            for dimension in image.child("pixels")?.children("dimension") ?? [] {
                 // Focal planes other than the first, and channels, are left to OpenSlide.
                 if let z = integer(dimension, "z"), z != 0 { throw .unsupported("Leica SCN with several focal planes") }
                 guard let width = integer(dimension, "sizeX"), let height = integer(dimension, "sizeY"),
@@ -101,9 +88,9 @@ struct SCNDescription: Sendable {
         mainOffset = (Int(offset.x), Int(offset.y))
         macro = macros.first?.first
         objectivePower = content(image.element, ["scanSettings", "objectiveSettings", "objective"]).flatMap(Double.init)
-        let device = children(image.element, "device").first
-        deviceModel = attribute(device, "model")?.split(separator: ";").first.map(String.init)
-        deviceVersion = attribute(device, "version")?.split(separator: ";").first.map(String.init)
+        let device = image.element.child("device")
+        deviceModel = device?.attributes["model"]?.split(separator: ";").first.map(String.init)
+        deviceVersion = device?.attributes["version"]?.split(separator: ";").first.map(String.init)
         if let date = content(image.element, ["creationDate"]) {
             let digits = date.prefix { $0 != "." && $0 != "Z" }.filter(\.isNumber)
             if digits.count >= 8 { creationDateTime = String(digits.prefix(14)) }

@@ -56,6 +56,9 @@ struct VendorDescriptionTests {
             #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(scn([odd])) }
         }
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription("<scn/>") }
+        // A processing instruction without data made Foundation's parser read a null pointer (found by fuzzing).
+        #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(scn([main]).replacingOccurrences(of: "<image>", with: "<?x?><image>")) }
+        #expect(PhilipsDescription("<?xm?>\n<DataObject ObjectType=\"DPUfsImport\"></DataObject>") == nil)
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(nil) }
     }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes our own parsers of untrusted bytes with libFuzzer (coverage-guided, with AddressSanitizer):
-#   tools/fuzz/run.sh [dicom|ndpi|jpeg] [seconds, default 120]
+#   tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor] [seconds, default 120]
 #   dicom: the DICOM Part 10 reader and the pyramid indexer (what `serve` runs on any folder)
 #   ndpi:  the NDPI directory parser, the restart-interval JPEG parser and the interval index
 #   jpeg:  our JPEG entropy decoder and DCT-domain transcoder (C, with UndefinedBehaviorSanitizer too),
 #          differentially: its output must equal what it makes with libjpeg's decoder alone
+#   vendor: the XML descriptions of Philips TIFF and Leica SCN (which decide the levels read directly)
 # Seeds are files our tools write (a converted slide's instances, a generated NDPI, JPEG streams of each
 # kind the decoder takes or declines). A crash leaves its input as crash-* in .build-fuzz/TARGET/; turn
 # each into a case of Tests/WSITests/MalformedInputTests.swift (or NDPISourceTests.swift,
@@ -16,6 +17,7 @@ seconds="${2:-120}"
 work=".build-fuzz/$target"
 mkdir -p "$work/corpus"
 flags=(-O -sanitize=fuzzer,address -parse-as-library -suppress-warnings)
+extra=()
 quiet() { "$@" 2> >(grep -v "Cannot export local symbol" >&2); }
 # Our tools, which write the seeds of the Swift targets.
 tools() {
@@ -61,7 +63,28 @@ jpeg)
         "$work/seeds" "$work/corpus"
     fi
     ;;
-*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg] [seconds]" >&2; exit 2 ;;
+vendor)
+    tools
+    # XMLParser leaks a small CFError on each malformed document (Foundation's, 432 bytes): not ours to find.
+    extra=(-detect_leaks=0)
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+    quiet swiftc "${flags[@]}" -module-name WSISources Sources/WSISources/{PhilipsDescription,SCNDescription,XMLTree}.swift \
+        tools/fuzz/VendorDescriptionFuzz.swift -o "$work/fuzz"
+    if [ -z "$(ls -A "$work/corpus")" ]; then
+        # The XML documents of generated slides, cut out of their first ImageDescription.
+        "$bin/wsi-testslide" "$work/seed-philips.tiff" --kind philips --width 1200 --height 900 --tile 256
+        "$bin/wsi-testslide" "$work/seed.scn" --kind scn --width 1200 --height 900 --tile 256
+        python3 - "$work" <<'PY'
+import sys
+work = sys.argv[1]
+for name, end in (("seed-philips.tiff", b"</DataObject>\n</Array></Attribute>\n</DataObject>"), ("seed.scn", b"</scn>")):
+    data = open(f"{work}/{name}", "rb").read()
+    start = data.index(b"<?xml")
+    open(f"{work}/corpus/{name}.xml", "wb").write(data[start:data.index(end, start) + len(end)])
+PY
+    fi
+    ;;
+*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor] [seconds]" >&2; exit 2 ;;
 esac
 cd "$work"
-./fuzz -max_total_time="$seconds" -max_len=524288 -rss_limit_mb=2048 -print_final_stats=1 corpus
+./fuzz -max_total_time="$seconds" -max_len=524288 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" corpus
