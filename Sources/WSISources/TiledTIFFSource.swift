@@ -2,9 +2,9 @@ import CTIFF
 import Foundation
 import WSICodecs
 
-/// Aperio SVS, Philips TIFF and generic tiled TIFF read directly with libtiff: tiles are read raw and
-/// decoded by TurboJPEG or OpenJPEG in parallel (the fast path), and JPEG / JPEG 2000 tiles can be copied
-/// as they are.
+/// Aperio SVS, Philips TIFF, Leica SCN and generic tiled TIFF read directly with libtiff: tiles are read
+/// raw and decoded by TurboJPEG or OpenJPEG in parallel (the fast path), and JPEG / JPEG 2000 tiles can be
+/// copied as they are. The vendors' descriptions say where the levels are and what size they truly are.
 public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
     public let path: String
     public let formatName: String
@@ -64,9 +64,11 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         }
         let aperio = AperioDescription(base.description)
         let software = file.strings[UInt32(TIFFTAG_SOFTWARE)] ?? ""
-        let philips = aperio == nil && software.hasPrefix("Philips") ? PhilipsDescription(base.description) : nil
-        if aperio == nil, software.hasPrefix("Philips"), philips == nil {
-            throw SourceError(path, "Philips TIFF without the XML description that gives its levels")
+        // (Other TIFFs a Philips program wrote, without the document, are generic TIFFs.)
+        let claimsPhilips = aperio == nil && software.hasPrefix("Philips") && base.description?.contains("DPUfsImport") == true
+        let philips = claimsPhilips ? PhilipsDescription(base.description) : nil
+        if claimsPhilips, philips == nil {
+            throw SourceError(path, "Philips TIFF whose XML description is not well-formed or does not describe one WSI image")
         }
         formatName = aperio != nil ? "Aperio SVS" : philips != nil ? "Philips TIFF" : scn != nil ? "Leica SCN" : "generic tiled TIFF"
 
