@@ -19,7 +19,7 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "This machine's share: K/N (1-based), e.g. 3/8.") var shard: String?
     @Option(help: "CSV with one row per slide: a 'file' column and patient_id, accession_number, specimen_id, ... columns.")
     var metadataCsv: String?
-    @Option(help: "Reader: auto or openslide.") var reader: SlideOpener.Reader = .auto
+    @Option(help: "Reader: auto (our direct readers where they apply, OpenSlide for the rest) or openslide.") var reader: SlideOpener.Reader = .auto
     @OptionGroup var conversion: ConversionFlags
     @Option(help: "Send each slide once written: dicom://AET@host:port or a DICOMweb URL.") var send: String?
     @OptionGroup var export: ExportFlags

@@ -9,7 +9,7 @@ struct InfoCommand: ParsableCommand {
         abstract: "Describe a slide file, or the DICOM WSI pyramid in a folder.")
 
     @Argument(help: "A slide file, or a folder of DICOM instances.") var input: String
-    @Option(help: "Reader for slide files: auto or openslide.") var reader: SlideOpener.Reader = .auto
+    @Option(help: "Reader for slide files: auto (our direct readers where they apply, OpenSlide for the rest) or openslide.") var reader: SlideOpener.Reader = .auto
 
     func run() throws {
         var isDirectory: ObjCBool = false
