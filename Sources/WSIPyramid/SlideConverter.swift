@@ -339,6 +339,7 @@ public final class SlideConverter {
         fromSource.equipment.softwareVersions = props.softwareVersions
         fromSource.acquisitionDateTime = props.acquisitionDateTime
         fromSource.objectivePower = props.objectivePower
+        fromSource.label.barcode = props.barcode
         if let x = props.mppX, let y = props.mppY, x > 0, y > 0 { fromSource.pixelSpacing = [y / 1000, x / 1000] }
         var metadata = fromSource.merging(options.metadata)
         var warnings: [String] = []

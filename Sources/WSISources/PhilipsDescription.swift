@@ -8,6 +8,8 @@ struct PhilipsDescription: Sendable {
     var manufacturer: String?
     var modelName: String?
     var deviceSerialNumber: String?
+    /// PIM_DP_UFS_BARCODE, which Philips writes in base64.
+    var barcode: String?
     var softwareVersions: String?
     /// DICOM DT, fractions of a second dropped.
     var acquisitionDateTime: String?
@@ -35,6 +37,7 @@ struct PhilipsDescription: Sendable {
         manufacturer = value(root, "DICOM_MANUFACTURER")
         modelName = value(root, "DICOM_MODEL_NAME")
         deviceSerialNumber = value(root, "DICOM_DEVICE_SERIAL_NUMBER")
+        barcode = value(root, "PIM_DP_UFS_BARCODE").flatMap(barcodeText)
         softwareVersions = value(root, "DICOM_SOFTWARE_VERSIONS").map { Self.quotedList($0).joined(separator: " ") }
         if let stamp = value(root, "DICOM_ACQUISITION_DATETIME") {
             let digits = stamp.prefix { $0 != "." }

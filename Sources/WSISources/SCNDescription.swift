@@ -24,6 +24,8 @@ struct SCNDescription: Sendable {
     var objectivePower: Double?
     var deviceModel: String?
     var deviceVersion: String?
+    /// The collection's barcode (base64 in newer files, as OpenSlide reads it).
+    var barcode: String?
     /// DICOM DT.
     var creationDateTime: String?
 
@@ -87,6 +89,7 @@ struct SCNDescription: Sendable {
         guard offset.x < 1e12, offset.y < 1e12 else { throw .unsupported("Leica SCN main image placed \(offset) pixels away") }
         mainOffset = (Int(offset.x), Int(offset.y))
         macro = macros.first?.first
+        barcode = collection.child("barcode").flatMap { barcodeText($0.value) }
         objectivePower = content(image.element, ["scanSettings", "objectiveSettings", "objective"]).flatMap(Double.init)
         let device = image.element.child("device")
         deviceModel = device?.attributes["model"]?.split(separator: ";").first.map(String.init)

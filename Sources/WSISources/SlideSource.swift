@@ -55,6 +55,8 @@ public struct SourceProperties: Sendable, Equatable {
     public var manufacturer: String?
     public var modelName: String?
     public var deviceSerialNumber: String?
+    /// The slide's barcode as the scanner read it from the label: the slide's identifier.
+    public var barcode: String?
     public var softwareVersions: String?
     /// DICOM DT: YYYYMMDDHHMMSS.
     public var acquisitionDateTime: String?

@@ -133,6 +133,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             properties.manufacturer = philips.manufacturer ?? "Philips"
             properties.modelName = philips.modelName
             properties.deviceSerialNumber = philips.deviceSerialNumber
+            properties.barcode = philips.barcode
             properties.softwareVersions = philips.softwareVersions
             properties.acquisitionDateTime = philips.acquisitionDateTime
         } else if let scn {
@@ -141,6 +142,7 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             properties.modelName = scn.deviceModel
             properties.softwareVersions = scn.deviceVersion
             properties.acquisitionDateTime = scn.creationDateTime
+            properties.barcode = scn.barcode
         }
         if aperio == nil, philips == nil, let (x, y) = file.resolutionPerCentimetre(directory: base.index) {
             properties.mppX = 10_000 / x

@@ -40,6 +40,7 @@ struct InfoCommand: ParsableCommand {
             print("Scanner:     \(scanner)")
         }
         if let date = p.acquisitionDateTime { print("Acquired:    \(date)") }
+        if let barcode = p.barcode { print("Barcode:     \(barcode)") }
         print("ICC profile: \(p.iccProfile.map { "\($0.count) bytes" } ?? "none")")
         print("Levels:")
         for (i, level) in source.levels.enumerated() {

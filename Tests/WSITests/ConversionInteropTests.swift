@@ -199,6 +199,9 @@ struct ConversionInteropTests {
         #expect(sparse.pixels.allSatisfy { $0 >= 250 }, "a tile the scanner left out is not background")
         #expect(dicom.dataSet.strings(.manufacturer) == ["PHILIPS"] && dicom.dataSet.strings(.deviceSerialNumber) == ["FMT0042"])
         #expect(dicom.dataSet.strings(.manufacturerModelName) == ["UFS"])
+        // The scanner's barcode (base64 in the XML) is the slide's identifier and the label's barcode.
+        #expect(dicom.dataSet.strings(.containerIdentifier) == ["PH-2026-0042"])
+        #expect(try DICOMFile(path: out + "/label.dcm").dataSet.strings(.barcodeValue) == ["PH-2026-0042"])
         let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
         #expect(spacing == [0.00025, 0.00025])
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["label", "overview"])
@@ -235,6 +238,7 @@ struct ConversionInteropTests {
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
         try expectCopied(dicom, from: raw, across: 12, tiles: [(0, 0), (11, 8), (5, 3)])
         #expect(dicom.dataSet.strings(.manufacturer) == ["Leica"] && dicom.dataSet.strings(.manufacturerModelName) == ["Leica SCN400"])
+        #expect(dicom.dataSet.strings(.containerIdentifier) == ["SYNTHETIC"])
         let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["overview"], sourceOffset: (300, 200))

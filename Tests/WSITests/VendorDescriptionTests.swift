@@ -62,6 +62,14 @@ struct VendorDescriptionTests {
         #expect(throws: SCNDescription.Refusal.self) { try SCNDescription(nil) }
     }
 
+    @Test("Barcodes: base64 of printable text decoded, anything else kept as it stands")
+    func barcodes() {
+        #expect(barcodeText("U1lOVEhFVElD") == "SYNTHETIC")
+        #expect(barcodeText("TEST") == "TEST")  // valid base64, but of bytes no barcode has
+        #expect(barcodeText("S-2026/17") == "S-2026/17")
+        #expect(barcodeText("") == nil)
+    }
+
     @Test("Philips TIFF: spacings are row then column in mm; downsamples from each level's spacing; label from base64")
     func philips() throws {
         let label = Data([0xFF, 0xD8, 0xFF, 0xD9]).base64EncodedString()

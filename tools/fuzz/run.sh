@@ -68,7 +68,7 @@ vendor)
     # XMLParser leaks a small CFError on each malformed document (Foundation's, 432 bytes): not ours to find.
     extra=(-detect_leaks=0)
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-    quiet swiftc "${flags[@]}" -module-name WSISources Sources/WSISources/{PhilipsDescription,SCNDescription,XMLTree}.swift \
+    quiet swiftc "${flags[@]}" -module-name WSISources Sources/WSISources/{PhilipsDescription,SCNDescription,XMLTree,BarcodeText}.swift \
         tools/fuzz/VendorDescriptionFuzz.swift -o "$work/fuzz"
     if [ -z "$(ls -A "$work/corpus")" ]; then
         # The XML documents of generated slides, cut out of their first ImageDescription.

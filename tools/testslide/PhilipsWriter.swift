@@ -74,6 +74,7 @@ enum PhilipsWriter {
             \(attribute("DICOM_DEVICE_SERIAL_NUMBER", "FMT0042"))
             \(attribute("DICOM_SOFTWARE_VERSIONS", "&quot;1.8.6824&quot; &quot;20180906_R51&quot;", "IStringArray"))
             \(attribute("DICOM_MODEL_NAME", "UFS"))
+            \(attribute("PIM_DP_UFS_BARCODE", Data("PH-2026-0042".utf8).base64EncodedString()))
             <Attribute Name="PIM_DP_SCANNED_IMAGES" PMSVR="IDataObjectArray"><Array>
             <DataObject ObjectType="DPScannedImage">\
             \(attribute("DICOM_DERIVATION_DESCRIPTION", "tiff-useBigTIFF=1-useRgb=0-levels=\(levels.count)-q\(quality)"))\
