@@ -76,8 +76,9 @@ static OPJ_BOOL copj_write_seek(OPJ_OFF_T n, void *user_data) {
 }
 
 /// Decodes a J2K codestream (or JP2 file) of 8-bit components into interleaved samples, each component
-/// upsampled to the full image size. `*out` is malloc'ed; free it with `free`. Returns 0 on success.
-static inline int copj_decode(const uint8_t *data, size_t size, uint8_t **out, int *width, int *height,
+/// upsampled to the full image size, or to 1/2^reduce of it (the wavelet's lower resolutions: what is
+/// coded for the finer ones is not decoded). `*out` is malloc'ed; free it with `free`. Returns 0 on success.
+static inline int copj_decode(const uint8_t *data, size_t size, int reduce, uint8_t **out, int *width, int *height,
                               int *components, copj_errors *errors) {
     *out = NULL;
     int isJP2 = size >= 12 && memcmp(data, "\x00\x00\x00\x0cjP  ", 8) == 0;
@@ -88,6 +89,7 @@ static inline int copj_decode(const uint8_t *data, size_t size, uint8_t **out, i
     opj_set_info_handler(codec, copj_quiet_callback, NULL);
     opj_dparameters_t params;
     opj_set_default_decoder_parameters(&params);
+    params.cp_reduce = (OPJ_UINT32)reduce;
     copj_reader reader = { data, size, 0 };
     opj_stream_t *stream = opj_stream_create(1 << 16, OPJ_TRUE);
     opj_stream_set_user_data(stream, &reader, NULL);
@@ -99,7 +101,8 @@ static inline int copj_decode(const uint8_t *data, size_t size, uint8_t **out, i
     int status = -1;
     if (opj_setup_decoder(codec, &params) && opj_read_header(stream, codec, &image) &&
         opj_decode(codec, stream, image) && opj_end_decompress(codec, stream)) {
-        int w = (int)(image->x1 - image->x0), h = (int)(image->y1 - image->y0), n = (int)image->numcomps;
+        int w = (int)((image->x1 - image->x0 + (1u << reduce) - 1) >> reduce);
+        int h = (int)((image->y1 - image->y0 + (1u << reduce) - 1) >> reduce), n = (int)image->numcomps;
         int ok = w > 0 && h > 0 && n >= 1 && n <= 4;
         for (int c = 0; ok && c < n; c++) ok = image->comps[c].prec <= 8 && image->comps[c].data != NULL;
         if (ok) {

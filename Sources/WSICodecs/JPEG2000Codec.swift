@@ -10,13 +10,15 @@ public struct JPEG2000Info: Sendable, Equatable {
     public let usesColorTransform: Bool
     /// 5-3 reversible wavelet (lossless capable) rather than 9-7 irreversible.
     public let isReversible: Bool
+    /// How many times the wavelet halves the image (so how many lower resolutions can be decoded alone).
+    public let decompositionLevels: Int
 
     /// Reads SIZ and COD from a raw codestream (SOC first); nil when it is not one.
     public init?(codestream data: [UInt8]) {
         guard data.count > 4, data[0] == 0xFF, data[1] == 0x4F else { return nil }
         var i = 2
         var size: (Int, Int, Int)?
-        var cod: (Bool, Bool)?
+        var cod: (Bool, Bool, Int)?
         while i + 4 <= data.count, size == nil || cod == nil {
             guard data[i] == 0xFF else { return nil }
             let marker = data[i + 1]
@@ -29,7 +31,7 @@ public struct JPEG2000Info: Sendable, Equatable {
                 let comps = Int(data[body + 34]) << 8 | Int(data[body + 35])
                 size = (width, height, comps)
             } else if marker == 0x52, body + 9 <= data.count { // COD: Scod, SGcod (4), SPcod (transform at +8)
-                cod = (data[body + 4] != 0, data[body + 9] == 1)
+                cod = (data[body + 4] != 0, data[body + 9] == 1, Int(data[body + 5]))
             }
             i += 2 + length
         }
@@ -37,17 +39,19 @@ public struct JPEG2000Info: Sendable, Equatable {
         width = size.0; height = size.1; components = size.2
         usesColorTransform = cod.0
         isReversible = cod.1
+        decompositionLevels = cod.2
     }
 }
 
 /// JPEG 2000 encode and decode through OpenJPEG. Stateless: safe to use from any task.
 public enum JPEG2000Codec {
-    /// Decodes a raw codestream (or JP2 file) to interleaved components, upsampled to full size.
-    public static func decodeComponents(_ data: [UInt8]) throws -> (width: Int, height: Int, components: Int, samples: [UInt8]) {
+    /// Decodes a raw codestream (or JP2 file) to interleaved components, upsampled to full size; with
+    /// `halfSize`, at the wavelet's next lower resolution (half the size, rounded up), not decoding the finest.
+    public static func decodeComponents(_ data: [UInt8], halfSize: Bool = false) throws -> (width: Int, height: Int, components: Int, samples: [UInt8]) {
         var errors = copj_errors()
         var out: UnsafeMutablePointer<UInt8>?
         var w: Int32 = 0, h: Int32 = 0, n: Int32 = 0
-        let status = data.withUnsafeBufferPointer { copj_decode($0.baseAddress, data.count, &out, &w, &h, &n, &errors) }
+        let status = data.withUnsafeBufferPointer { copj_decode($0.baseAddress, data.count, halfSize ? 1 : 0, &out, &w, &h, &n, &errors) }
         guard status == 0, let out else { throw failure(errors, "cannot decode codestream") }
         defer { free(out) }
         let count = Int(w) * Int(h) * Int(n)
@@ -55,9 +59,13 @@ public enum JPEG2000Codec {
     }
 
     /// Decodes to RGB; `ycbcr` says the components are Y, Cb, Cr without a codestream colour transform
-    /// (Aperio compression 33003).
-    public static func decode(_ data: [UInt8], ycbcr: Bool = false) throws -> RGBImage {
-        let decoded = try decodeComponents(data)
+    /// (Aperio compression 33003). `halfSize`: see `decodeComponents`; a codestream without a wavelet
+    /// decomposition to drop is decoded whole and halved (2x2 averages).
+    public static func decode(_ data: [UInt8], ycbcr: Bool = false, halfSize: Bool = false) throws -> RGBImage {
+        if halfSize, let info = JPEG2000Info(codestream: data), info.decompositionLevels == 0 {
+            return Downsample.half(try decode(data, ycbcr: ycbcr))
+        }
+        let decoded = try decodeComponents(data, halfSize: halfSize)
         let (w, h, n) = (decoded.width, decoded.height, decoded.components)
         var rgb = [UInt8](repeating: 0, count: w * h * 3)
         decoded.samples.withUnsafeBufferPointer { s in

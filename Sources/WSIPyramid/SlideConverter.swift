@@ -189,9 +189,9 @@ public final class SlideConverter {
                     let next = levels[pass + 1]
                     try next.band.withPixelBuffer { band in
                         let target = band.window(x: x / 2, y: next.rowsFilled, width: (width + 1) / 2, height: (bandHeight + 1) / 2)
-                        // Copied JPEG frames need no pixels at full size: each worker decodes the frame it has
-                        // just read at half scale (the scaled IDCT), straight into place.
-                        if let passCopy, case .jpeg = passCopy.encoding {
+                        // Copied frames need no pixels at full size: each worker decodes the frame it has just
+                        // read at half scale (JPEG: the low coefficients; JPEG 2000: the next lower resolution).
+                        if let passCopy {
                             try writeTiles(of: first, pixels: nil, firstColumn: firstColumn, columns: columns, codec: codec, copy: passCopy,
                                            transcode: transcoded != nil, halvingInto: target, to: frameWriter)
                             return
@@ -409,7 +409,7 @@ public final class SlideConverter {
                         return (reencoded, false)
                     }
                     if let halfTile, pixels == nil {
-                        try Self.decodeAtHalfScale(frame, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
+                        try Self.decodeAtHalfScale(frame, encoding: copy.encoding, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
                                                    transcoders: transcoders, tile: (firstColumn + i, row), of: path)
                     }
                     guard transcode else { return (frame, true) }
@@ -440,12 +440,23 @@ public final class SlideConverter {
         try writer.append(frames, to: level.writer)
     }
 
-    /// Decodes a copied tw x th JPEG frame at half size into `destination`, its visible part halved
-    /// (rounded up): from its coefficients (`JPEGTranscoder`) where the stream allows, else by TurboJPEG's
+    /// Decodes a copied tw x th frame at half size into `destination`, its visible part halved (rounded
+    /// up). JPEG: from its coefficients (`JPEGTranscoder`) where the stream allows, else by TurboJPEG's
     /// scaled decoding, straight into place for whole tiles and through a scratch tile at the slide's edges.
-    private static func decodeAtHalfScale(_ frame: [UInt8], tileWidth tw: Int, tileHeight th: Int, into destination: PixelBuffer,
-                                          decoders: HandlePool<JPEGDecoder>, transcoders: HandlePool<JPEGTranscoder>,
-                                          tile: (col: Int, row: Int), of path: String) throws {
+    /// JPEG 2000: the wavelet's next lower resolution, the finest one's code-blocks left undecoded.
+    private static func decodeAtHalfScale(_ frame: [UInt8], encoding: RawTileEncoding, tileWidth tw: Int, tileHeight th: Int,
+                                          into destination: PixelBuffer, decoders: HandlePool<JPEGDecoder>,
+                                          transcoders: HandlePool<JPEGTranscoder>, tile: (col: Int, row: Int), of path: String) throws {
+        if case .jpeg2000 = encoding {
+            try corruptTile(path, tile.col, tile.row) {
+                let half = try JPEG2000Codec.decode(frame, halfSize: true)
+                guard half.width >= destination.width, half.height >= destination.height else {
+                    throw CodecError("JPEG 2000", "the frame is \(half.width * 2)x\(half.height * 2), not \(tw)x\(th)")
+                }
+                half.crop(x: 0, y: 0, width: destination.width, height: destination.height).copy(into: destination, x: 0, y: 0)
+            }
+            return
+        }
         try corruptTile(path, tile.col, tile.row) {
             if destination.width <= tw / 2, destination.height <= th / 2, try transcoders.with({ try $0.decodeHalf(frame, into: destination) }) {
                 return

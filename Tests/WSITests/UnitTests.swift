@@ -120,6 +120,31 @@ struct CodecAndPyramidTests {
         #expect(throws: CodecError.self) { try JPEG2000Codec.decode([0xFF, 0x4F, 0xFF, 0x51, 0, 0]) }
     }
 
+    @Test("JPEG 2000 at half size: the next lower resolution, close to the 2x2 averages of the whole image, odd sizes rounded up")
+    func jpeg2000HalfSize() throws {
+        // Smooth content with some detail, 61 x 47 (odd both ways).
+        let (w, h) = (61, 47)
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let i = 3 * (y * w + x)
+                pixels[i] = UInt8(60 + 2 * x); pixels[i + 1] = UInt8(40 + 3 * y); pixels[i + 2] = UInt8((x * y) % 64 + 150)
+            }
+        }
+        let image = RGBImage(width: w, height: h, pixels: pixels)
+        for ratio in [nil, 8.0] {
+            let stream = try JPEG2000Codec.encode(image, ratio: ratio)
+            #expect(try #require(JPEG2000Info(codestream: stream)).decompositionLevels >= 1)
+            let half = try JPEG2000Codec.decode(stream, halfSize: true)
+            #expect(half.width == 31 && half.height == 24)
+            let reference = Downsample.half(image)
+            var total = 0
+            for (a, b) in zip(half.pixels, reference.pixels) { total += abs(Int(a) - Int(b)) }
+            let mad = Double(total) / Double(half.pixels.count)
+            #expect(mad < 3, "ratio \(String(describing: ratio)): MAD \(mad)")
+        }
+    }
+
     @Test("YCbCr planes: a 4:4:4 JPEG re-encoded as 4:2:0 through its planes keeps its pixels; chroma is only ever averaged")
     func ycbcrPlanes() throws {
         let (w, h) = (61, 37)  // odd, so the last chroma samples average what exists
