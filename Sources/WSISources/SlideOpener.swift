@@ -1,7 +1,7 @@
 import Foundation
 
 /// Picks the reader for a file by its content: TIFF-based Aperio, Philips, Leica and generic tiled TIFF go to the
-/// direct libtiff reader, NDPI to ours where it holds up, other vendors' formats to OpenSlide, plain images
+/// direct libtiff reader, NDPI and single-JPEG VMS to ours where they hold up, other vendors' formats to OpenSlide, plain images
 /// to `ImageFileSource`.
 public enum SlideOpener {
     public enum Reader: String, Sendable, CaseIterable, Codable {
@@ -48,7 +48,7 @@ public enum SlideOpener {
                 }
                 // NDPI's level 0 read directly where the file holds up to the checks; else all through OpenSlide.
                 if vendor == "hamamatsu" {
-                    do { return try NDPISource(path: path, openSlide: openSlide) } catch {
+                    do { return try HamamatsuSource(ndpi: path, openSlide: openSlide) } catch {
                         let reason = (error as? SourceError)?.reason ?? "\(error)"
                         refusal = "the direct NDPI reader refused the file: \(reason)"
                     }
@@ -62,7 +62,17 @@ public enum SlideOpener {
         }
         if magic.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try ImageFileSource(path: path, kind: .png) }
         if magic.starts(with: [0xFF, 0xD8, 0xFF]) { return try ImageFileSource(path: path, kind: .jpeg) }
-        if OpenSlideSource.vendor(of: path) != nil { return try OpenSlideSource(path: path) }
+        if let vendor = OpenSlideSource.vendor(of: path) {
+            let openSlide = try OpenSlideSource(path: path)
+            // A VMS whose level 0 is one JPEG: read directly where it holds up to the checks, as NDPI's.
+            if vendor == "hamamatsu", (path as NSString).pathExtension.lowercased() == "vms" {
+                do { return try HamamatsuSource(vms: path, openSlide: openSlide) } catch {
+                    let reason = (error as? SourceError)?.reason ?? "\(error)"
+                    openSlide.readerNotes.append("level 0 is read through OpenSlide (slower, and no frame is copied): the direct VMS reader refused the file: \(reason)")
+                }
+            }
+            return openSlide
+        }
         if magic.count == 132, magic[128...].elementsEqual("DICM".utf8) {
             throw SourceError(path, "is a DICOM file already (`dicomizer info` describes its folder, `dicomizer serve` serves it)")
         }

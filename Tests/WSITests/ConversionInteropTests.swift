@@ -320,7 +320,7 @@ struct ConversionInteropTests {
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
-    @Test("Hamamatsu NDPI (level-0 frames cut from the scanner's JPEG) and VMS (read by OpenSlide): pixels match, pixel size, history and macro carried over, all valid",
+    @Test("Hamamatsu NDPI and VMS (level-0 frames cut from the scanner's JPEG): pixels match, pixel size, history and macro carried over, all valid",
           arguments: ["ndpi", "vms"])
     func hamamatsu(kind: String) throws {
         let dir = try TestSupport.temporaryDirectory()
@@ -328,29 +328,43 @@ struct ConversionInteropTests {
         let slide = try TestSupport.makeSlide(kind, in: dir, name: "slide.\(kind)", width: 2048, height: 1504, extra: ["--mpp", "0.5"])
         let out = dir.appendingPathComponent("out").path
         let report = try convert(slide, to: out)
-        let ndpi = kind == "ndpi"
-        #expect(report.format == (ndpi ? "Hamamatsu NDPI" : "OpenSlide (hamamatsu)"))
+        #expect(report.format == (kind == "ndpi" ? "Hamamatsu NDPI" : "Hamamatsu VMS"))
+        #expect(!report.warnings.contains { $0.contains("OpenSlide") }, "\(report.warnings)")
         let levels = volumes(report)
-        // NDPI: frames of 2 x 64 restart intervals (256 x 8 pixels each), copied, so the pyramid ends a level
-        // earlier (at one 512-pixel tile); VMS: 256 x 256, encoded.
-        #expect(levels.map { [$0.width, $0.height] } == [[2048, 1504], [1024, 752], [512, 376]] + (ndpi ? [] : [[256, 188]]))
-        let tile = ndpi ? 512 : 256
-        #expect(levels.allSatisfy { $0.tileWidth == tile && $0.tileHeight == tile && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
-        #expect(levels[0].copiedFrames == (ndpi ? levels[0].frames : 0) && levels[0].photometricInterpretation == "YBR_FULL_422")
+        // Frames of 2 x 64 restart intervals (256 x 8 pixels each), copied, so the pyramid ends at one 512-pixel tile.
+        #expect(levels.map { [$0.width, $0.height] } == [[2048, 1504], [1024, 752], [512, 376]])
+        #expect(levels.allSatisfy { $0.tileWidth == 512 && $0.tileHeight == 512 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
+        #expect(levels[0].copiedFrames == levels[0].frames && levels[0].photometricInterpretation == "YBR_FULL_422")
         #expect(report.instances.contains { $0.kind == "overview" })
         #expect(!report.warnings.contains { $0.contains("pixel size") }, "the source's pixel size was lost: \(report.warnings)")
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
         let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
-        // The scanner's JPEG step is part of the history where it is known (NDPI), then ours on computed levels.
+        // The scanner's JPEG step is part of the history, then ours on computed levels.
         #expect(dicom.dataSet.strings(.lossyImageCompressionMethod) == ["ISO_10918_1"])
         let level1 = try DICOMFile(path: out + "/level-1.dcm")
-        #expect(level1.dataSet.strings(.lossyImageCompressionMethod) == (ndpi ? ["ISO_10918_1", "ISO_10918_1"] : ["ISO_10918_1"]))
+        #expect(level1.dataSet.strings(.lossyImageCompressionMethod) == ["ISO_10918_1", "ISO_10918_1"])
 
-        // Copied NDPI frames hold the scanner's own pixels (only chroma upsampling at interval edges differs).
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: ndpi ? 0.1 : 3, levels: ndpi ? 3 : 4, associated: ["overview"])
+        // Copied frames hold the scanner's own pixels (only chroma upsampling at interval edges differs).
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0.1, levels: 3, associated: ["overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
-        #expect(verdict.dciodvfy_errors.count == (ndpi ? 4 : 5) && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+        #expect(verdict.dciodvfy_errors.count == 4 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+    }
+
+    @Test("A VMS of several focal planes goes through OpenSlide, and the report says why")
+    func vmsThroughOpenSlide() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("vms", in: dir, name: "slide.vms", width: 1024, height: 752)
+        let keys = try String(contentsOfFile: slide, encoding: .isoLatin1).replacingOccurrences(of: "NoLayers=1", with: "NoLayers=2")
+        try keys.write(toFile: slide, atomically: true, encoding: .isoLatin1)
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        #expect(report.format == "OpenSlide (hamamatsu)")
+        #expect(report.warnings.contains { $0.contains("direct VMS reader refused") && $0.contains("NoLayers") }, "\(report.warnings)")
+        #expect(volumes(report).allSatisfy { $0.copiedFrames == 0 })
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, associated: ["overview"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
     @Test("NDPI re-encoded (--reencode): level 0 decoded from rectangles of restart intervals, valid, pixels within JPEG tolerance")

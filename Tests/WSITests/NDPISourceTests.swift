@@ -20,7 +20,7 @@ struct NDPISourceTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try TestSupport.makeSlide("ndpi", in: dir, name: "slide.ndpi", width: 1600, height: 1000, extra: extra)
         let source = try SlideOpener.open(path)
-        #expect(source is NDPISource)
+        #expect(source is HamamatsuSource)
         #expect(source.properties.lossyMethod == "ISO_10918_1" && (source.properties.lossyRatio ?? 0) > 2)
         let reference = try OpenSlideSource(path: path)
         for (x, y, w, h) in [(0, 0, 1600, 1000), (37, 13, 500, 301), (160, 8, 320, 16), (1500, 950, 256, 256), (-20, -20, 64, 64)] {
@@ -37,7 +37,7 @@ struct NDPISourceTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try TestSupport.makeSlide("svs", in: dir)
-        #expect(throws: SourceError.self) { try NDPISource(path: path, openSlide: try OpenSlideSource(path: path)) }
+        #expect(throws: SourceError.self) { try HamamatsuSource(ndpi: path, openSlide: try OpenSlideSource(path: path)) }
     }
 
     @Test("Intervals split at restart markers and reassemble into a stream of the rectangle's size")

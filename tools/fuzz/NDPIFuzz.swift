@@ -15,7 +15,7 @@ public func fuzzNDPI(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
     guard FileManager.default.createFile(atPath: scratch, contents: Data(bytes)), let file = try? ReadOnlyFile(path: scratch),
           let ndpi = try? NDPIFile(file: file) else { return 0 }
-    // What NDPISource does with a level: its single JPEG strip indexed, a few rows of intervals read.
+    // What HamamatsuSource does with an NDPI level: its single JPEG strip indexed, a few rows of intervals read.
     for level in ndpi.directories where level.compression == 7 && level.stripOffsets.count == 1 && level.stripByteCounts.count == 1 {
         let offset = level.stripOffsets[0], length = level.stripByteCounts[0]
         guard offset >= 0, length > 0, offset <= Int.max - length, level.width > 0, level.height > 0,

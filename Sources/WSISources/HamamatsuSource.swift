@@ -1,9 +1,10 @@
 import Foundation
 import WSICodecs
 
-/// Hamamatsu NDPI, with level 0 read by us. Each level of an NDPI is one JPEG whose restart markers cut
-/// it into intervals of a few MCUs (160 x 8 pixels, say), and any rectangle of whole intervals is a valid
-/// JPEG of its own (`RestartIntervalJPEG`). So level 0 becomes DICOM frames without decoding
+/// Hamamatsu NDPI and VMS, with level 0 read by us. Each level of an NDPI is one JPEG (a VMS's level 0 is
+/// one JPEG file, or a grid of them, which we leave to OpenSlide) whose restart markers cut it into
+/// intervals of a few MCUs (160 x 8 pixels, say), and any rectangle of whole intervals is a valid JPEG of
+/// its own (`RestartIntervalJPEG`). So level 0 becomes DICOM frames without decoding
 /// (`RestartIntervalTiles`, whose frames the converter decodes at half scale for level 1), and where
 /// pixels are needed (`--reencode`, the tile server) a region's
 /// intervals are gathered into one stream per block of MCU rows, decoded by TurboJPEG in one call, blocks
@@ -13,9 +14,9 @@ import WSICodecs
 /// OpenSlide still gives everything else: levels, properties, associated images. Opening checks the file
 /// against OpenSlide (the layout it understands, then one region's pixels); `SlideOpener` uses OpenSlide
 /// alone where any check fails.
-public final class NDPISource: SlideSource, @unchecked Sendable {
+public final class HamamatsuSource: SlideSource, @unchecked Sendable {
     public let path: String
-    public var formatName: String { "Hamamatsu NDPI" }
+    public let formatName: String
     public let width: Int
     public let height: Int
     public var levels: [SourceLevel] { openSlide.levels }
@@ -32,21 +33,48 @@ public final class NDPISource: SlideSource, @unchecked Sendable {
     /// Widest stream decoded at once (JPEG allows 65,535; narrower streams spread a region over cores).
     private static let streamWidth = 8192
 
-    public init(path: String, openSlide: OpenSlideSource) throws {
-        self.path = path
-        self.openSlide = openSlide
-        width = openSlide.width
-        height = openSlide.height
+    /// An NDPI: level 0 is the largest JPEG directory of the first focal plane, a single strip.
+    public convenience init(ndpi path: String, openSlide: OpenSlideSource) throws {
         let file = try ReadOnlyFile(path: path)
         let ndpi = try NDPIFile(file: file)
         guard let level = ndpi.directories.filter({ ($0.sourceLens ?? 0) > 0 && $0.focalPlane == 0 && $0.compression == 7 })
             .max(by: { $0.width < $1.width }),
-              level.width == width, level.height == height, level.stripOffsets.count == 1, level.stripByteCounts.count == 1 else {
+              level.width == openSlide.width, level.height == openSlide.height, level.stripOffsets.count == 1, level.stripByteCounts.count == 1 else {
             throw SourceError(path, "no single-strip JPEG level 0 of OpenSlide's size")
         }
         let start = level.stripOffsets[0], count = level.stripByteCounts[0]
         guard start >= 0, count > 0, start <= Int.max - count else { throw SourceError(path, "level 0's strip lies outside the file") }
-        index = try RestartIntervalIndex(file: file, strip: start..<(start + count), width: width, height: height, mcuStarts: level.mcuStarts)
+        try self.init(path: path, formatName: "Hamamatsu NDPI", openSlide: openSlide, file: file, strip: start..<(start + count),
+                      mcuStarts: level.mcuStarts)
+    }
+
+    /// A VMS: its key file names level 0's JPEG (`ImageFile`); a grid of several (`NoJpegColumns`,
+    /// `NoJpegRows`) or several focal planes (`NoLayers`) are left to OpenSlide.
+    public convenience init(vms path: String, openSlide: OpenSlideSource) throws {
+        guard let keys = try? String(contentsOfFile: path, encoding: .isoLatin1) else { throw SourceError(path, "the key file cannot be read") }
+        var values: [String: String] = [:]
+        for line in keys.split(whereSeparator: \.isNewline) {
+            let pair = line.split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { values[pair[0].trimmingCharacters(in: .whitespaces)] = pair[1].trimmingCharacters(in: .whitespaces) }
+        }
+        for key in ["NoJpegColumns", "NoJpegRows", "NoLayers"] where (values[key].flatMap { Int($0) } ?? 1) != 1 {
+            throw SourceError(path, "\(key) is \(values[key]!) (one JPEG of one focal plane is read directly)")
+        }
+        guard let name = values["ImageFile"], !name.isEmpty, !name.contains("/") else { throw SourceError(path, "no ImageFile in the key file") }
+        let jpegPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+        let file = try ReadOnlyFile(path: jpegPath)
+        guard file.size > 0 else { throw SourceError(jpegPath, "is empty") }
+        try self.init(path: path, formatName: "Hamamatsu VMS", openSlide: openSlide, file: file, strip: 0..<file.size, mcuStarts: nil)
+    }
+
+    private init(path: String, formatName: String, openSlide: OpenSlideSource, file: ReadOnlyFile, strip: Range<Int>, mcuStarts: [Int]?) throws {
+        self.path = path
+        self.formatName = formatName
+        self.openSlide = openSlide
+        width = openSlide.width
+        height = openSlide.height
+        let count = strip.count
+        index = try RestartIntervalIndex(file: file, strip: strip, width: width, height: height, mcuStarts: mcuStarts)
         rawTiles = index.jpeg.subsampling == .s422 || index.jpeg.subsampling == .s420 ? RestartIntervalTiles(index: index) : nil
         var properties = openSlide.properties
         properties.lossyMethod = "ISO_10918_1"
