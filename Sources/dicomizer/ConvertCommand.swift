@@ -68,7 +68,7 @@ struct ConvertCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (default: a folder named after the input, beside it).") var output: String?
     @OptionGroup var conversion: ConversionFlags
     @Option(help: "Write a JSON summary (levels, sizes, instances, timings) to this file.") var report: String?
-    @Option(help: "Reader: auto (our direct reader for SVS, Philips TIFF, Leica SCN, NDPI and tiled TIFF; OpenSlide for the rest) or openslide (OpenSlide for everything).") var reader: SlideOpener.Reader = .auto
+    @Option(help: "Reader: auto (our direct reader for SVS, Philips TIFF, Leica SCN, NDPI, VMS and tiled TIFF; OpenSlide for the rest) or openslide (OpenSlide for everything).") var reader: SlideOpener.Reader = .auto
     @Flag(help: "Replace DICOM instances already in the output folder.") var overwrite = false
     @Option(help: "Send the instances once written: dicom://AET@host:port or a DICOMweb URL.") var send: String?
     @OptionGroup var export: ExportFlags

@@ -7,7 +7,7 @@ struct Dicomizer: AsyncParsableCommand {
         commandName: "dicomizer",
         abstract: "Convert whole-slide images to DICOM (VL Whole Slide Microscopy Image) pyramids.",
         discussion: """
-        `dicomizer SLIDE` is short for `dicomizer convert SLIDE`; `dicomizer serve FOLDER` serves converted slides to browsers and viewers. Reads Aperio SVS, Philips TIFF, Leica SCN, Hamamatsu NDPI and generic tiled TIFF directly (their JPEG tiles copied, not re-encoded), every other format OpenSlide reads (MRXS, BIF, VMS, ...) through it, and plain PNG, JPEG and TIFF images.
+        `dicomizer SLIDE` is short for `dicomizer convert SLIDE`; `dicomizer serve FOLDER` serves converted slides to browsers and viewers. Reads Aperio SVS, Philips TIFF, Leica SCN, Hamamatsu NDPI and VMS, and generic tiled TIFF directly (their JPEG tiles copied, not re-encoded), every other format OpenSlide reads (MRXS, BIF, ...) through it, and plain PNG, JPEG and TIFF images.
         """,
         version: "0.1.0",
         subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self, BatchCommand.self, SendCommand.self, BatchJobCommand.self],
