@@ -62,10 +62,18 @@ public enum JPEG2000Codec {
     /// (Aperio compression 33003). `halfSize`: see `decodeComponents`; a codestream without a wavelet
     /// decomposition to drop is decoded whole and halved (2x2 averages).
     public static func decode(_ data: [UInt8], ycbcr: Bool = false, halfSize: Bool = false) throws -> RGBImage {
-        if halfSize, let info = JPEG2000Info(codestream: data), info.decompositionLevels == 0 {
+        if halfSize {
+            // (A tile-part header may give fewer levels than the main header says: decode it whole then.)
+            if let info = JPEG2000Info(codestream: data), info.decompositionLevels > 0, let half = try? decode(data, ycbcr: ycbcr, reduced: true) {
+                return half
+            }
             return Downsample.half(try decode(data, ycbcr: ycbcr))
         }
-        let decoded = try decodeComponents(data, halfSize: halfSize)
+        return try decode(data, ycbcr: ycbcr, reduced: false)
+    }
+
+    private static func decode(_ data: [UInt8], ycbcr: Bool, reduced: Bool) throws -> RGBImage {
+        let decoded = try decodeComponents(data, halfSize: reduced)
         let (w, h, n) = (decoded.width, decoded.height, decoded.components)
         var rgb = [UInt8](repeating: 0, count: w * h * 3)
         decoded.samples.withUnsafeBufferPointer { s in
