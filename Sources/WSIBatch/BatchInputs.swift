@@ -97,12 +97,11 @@ public enum BatchInputs {
         let folder = url.deletingLastPathComponent()
         switch url.pathExtension.lowercased() {
         case "vms", "vmu":
-            guard let text = try? String(contentsOf: url, encoding: .isoLatin1) else { return ([], []) }
+            guard let keyFile = try? VMSKeyFile(path: url.path) else { return ([], []) }
             let keys = ["ImageFile", "MapFile", "OptimisationFile", "MacroImage"]
-            let files = text.split(whereSeparator: \.isNewline).compactMap { line -> String? in
-                let pair = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard pair.count == 2, !pair[1].isEmpty, keys.contains(where: { pair[0].hasPrefix($0) }) else { return nil }
-                return folder.appendingPathComponent(pair[1]).standardizedFileURL.path
+            let files = keyFile.entries.compactMap { entry -> String? in
+                guard !entry.value.isEmpty, keys.contains(where: { entry.key.hasPrefix($0) }) else { return nil }
+                return folder.appendingPathComponent(entry.value).standardizedFileURL.path
             }
             return (files, [])
         case "mrxs":

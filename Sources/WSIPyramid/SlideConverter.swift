@@ -447,17 +447,15 @@ public final class SlideConverter {
     private static func decodeAtHalfScale(_ frame: [UInt8], encoding: RawTileEncoding, tileWidth tw: Int, tileHeight th: Int,
                                           into destination: PixelBuffer, decoders: HandlePool<JPEGDecoder>,
                                           transcoders: HandlePool<JPEGTranscoder>, tile: (col: Int, row: Int), of path: String) throws {
-        if case .jpeg2000 = encoding {
-            try corruptTile(path, tile.col, tile.row) {
+        try corruptTile(path, tile.col, tile.row) {
+            if case .jpeg2000 = encoding {
                 let half = try JPEG2000Codec.decode(frame, halfSize: true)
                 guard half.width >= destination.width, half.height >= destination.height else {
                     throw CodecError("JPEG 2000", "the frame is \(half.width * 2)x\(half.height * 2), not \(tw)x\(th)")
                 }
                 half.crop(x: 0, y: 0, width: destination.width, height: destination.height).copy(into: destination, x: 0, y: 0)
+                return
             }
-            return
-        }
-        try corruptTile(path, tile.col, tile.row) {
             if destination.width <= tw / 2, destination.height <= th / 2, try transcoders.with({ try $0.decodeHalf(frame, into: destination) }) {
                 return
             }

@@ -51,16 +51,11 @@ public final class HamamatsuSource: SlideSource, @unchecked Sendable {
     /// A VMS: its key file names level 0's JPEG (`ImageFile`); a grid of several (`NoJpegColumns`,
     /// `NoJpegRows`) or several focal planes (`NoLayers`) are left to OpenSlide.
     public convenience init(vms path: String, openSlide: OpenSlideSource) throws {
-        guard let keys = try? String(contentsOfFile: path, encoding: .isoLatin1) else { throw SourceError(path, "the key file cannot be read") }
-        var values: [String: String] = [:]
-        for line in keys.split(whereSeparator: \.isNewline) {
-            let pair = line.split(separator: "=", maxSplits: 1)
-            if pair.count == 2 { values[pair[0].trimmingCharacters(in: .whitespaces)] = pair[1].trimmingCharacters(in: .whitespaces) }
+        let keys = try VMSKeyFile(path: path)
+        for key in ["NoJpegColumns", "NoJpegRows", "NoLayers"] where (keys[key].flatMap { Int($0) } ?? 1) != 1 {
+            throw SourceError(path, "\(key) is \(keys[key]!) (one JPEG of one focal plane is read directly)")
         }
-        for key in ["NoJpegColumns", "NoJpegRows", "NoLayers"] where (values[key].flatMap { Int($0) } ?? 1) != 1 {
-            throw SourceError(path, "\(key) is \(values[key]!) (one JPEG of one focal plane is read directly)")
-        }
-        guard let name = values["ImageFile"], !name.isEmpty, !name.contains("/") else { throw SourceError(path, "no ImageFile in the key file") }
+        guard let name = keys["ImageFile"], !name.isEmpty, !name.contains("/") else { throw SourceError(path, "no ImageFile in the key file") }
         let jpegPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
         let file = try ReadOnlyFile(path: jpegPath)
         guard file.size > 0 else { throw SourceError(jpegPath, "is empty") }

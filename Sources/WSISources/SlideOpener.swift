@@ -37,8 +37,7 @@ public enum SlideOpener {
                 var openSlide: OpenSlideSource
                 if let name = ["philips": "Philips TIFF", "leica": "Leica SCN"][vendor] {
                     do { return try TiledTIFFSource(path: path) } catch let direct {
-                        let reason = (direct as? SourceError)?.reason ?? "\(direct)"
-                        refusal = "the direct \(name) reader refused the file: \(reason)"
+                        refusal = readerNote(refusedBy: name, direct)
                         // Where OpenSlide cannot read it either, our reason says more than its.
                         guard let fallback = try? OpenSlideSource(path: path) else { throw direct }
                         openSlide = fallback
@@ -48,12 +47,9 @@ public enum SlideOpener {
                 }
                 // NDPI's level 0 read directly where the file holds up to the checks; else all through OpenSlide.
                 if vendor == "hamamatsu" {
-                    do { return try HamamatsuSource(ndpi: path, openSlide: openSlide) } catch {
-                        let reason = (error as? SourceError)?.reason ?? "\(error)"
-                        refusal = "the direct NDPI reader refused the file: \(reason)"
-                    }
+                    do { return try HamamatsuSource(ndpi: path, openSlide: openSlide) } catch { refusal = readerNote(refusedBy: "NDPI", error) }
                 }
-                if let refusal { openSlide.readerNotes.append("level 0 is read through OpenSlide (slower, and no frame is copied): \(refusal)") }
+                if let refusal { openSlide.readerNotes.append(refusal) }
                 return openSlide
             }
             let file = try TIFFFile(path: path)
@@ -67,8 +63,7 @@ public enum SlideOpener {
             // A VMS whose level 0 is one JPEG: read directly where it holds up to the checks, as NDPI's.
             if vendor == "hamamatsu", (path as NSString).pathExtension.lowercased() == "vms" {
                 do { return try HamamatsuSource(vms: path, openSlide: openSlide) } catch {
-                    let reason = (error as? SourceError)?.reason ?? "\(error)"
-                    openSlide.readerNotes.append("level 0 is read through OpenSlide (slower, and no frame is copied): the direct VMS reader refused the file: \(reason)")
+                    openSlide.readerNotes.append(readerNote(refusedBy: "VMS", error))
                 }
             }
             return openSlide
@@ -77,5 +72,11 @@ public enum SlideOpener {
             throw SourceError(path, "is a DICOM file already (`dicomizer info` describes its folder, `dicomizer serve` serves it)")
         }
         throw SourceError(path, "not a slide: the format is not recognised (expected TIFF/SVS, a format OpenSlide reads, PNG or JPEG)")
+    }
+
+    /// The report's note when one of our direct readers refused a file OpenSlide then reads.
+    private static func readerNote(refusedBy reader: String, _ error: any Error) -> String {
+        let reason = (error as? SourceError)?.reason ?? "\(error)"
+        return "level 0 is read through OpenSlide (slower, and no frame is copied): the direct \(reader) reader refused the file: \(reason)"
     }
 }
