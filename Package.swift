@@ -44,13 +44,17 @@ let package = Package(
         // Pixel kernels in C with vector types (Swift's scalar loops were the cost): 2 x 2 averaging.
         .target(name: "CPixelKernels"),
 
+        // Interposes Cairo's cairo_set_operator so OpenSlide's level-0 reads composite through pixman's 8-bit
+        // path instead of its floating-point SATURATE (see include/openslide_compositing.h).
+        .target(name: "COpenSlideCompositing", linkerSettings: [.linkedLibrary("dl")]),
+
         // prctl for the batch's child processes (variadic in C, so not callable from Swift) and mallopt.
         .target(name: "CProcessControl"),
 
         // Codecs: JPEG, JPEG 2000, PNG; images as value types.
         .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG", "CJPEGTranscode", "CPixelKernels"]),
         // Slide sources: one file per source kind behind `SlideSource`.
-        .target(name: "WSISources", dependencies: ["WSICodecs", "CTIFF", "COpenSlide"]),
+        .target(name: "WSISources", dependencies: ["WSICodecs", "CTIFF", "COpenSlide", "COpenSlideCompositing", "CPixelKernels"]),
         // DICOM: Part 10 writing and reading, the WSI IOD, UIDs, metadata mapping.
         .target(name: "WSIDICOM", dependencies: ["WSICodecs"]),
         // The pyramid engine: planning, downsampling, the streaming conversion.

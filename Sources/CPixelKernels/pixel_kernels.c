@@ -34,3 +34,42 @@ KERNEL void pixel_halve_rgb_row(const unsigned char *row0, const unsigned char *
         for (int c = 0; c < 3; c++)
             out[3 * x + c] = (unsigned char)((row0[6 * x + c] + row0[6 * x + 3 + c] + row1[6 * x + c] + row1[6 * x + 3 + c] + 2) >> 2);
 }
+
+typedef uint32_t v4u __attribute__((vector_size(16)));
+typedef uint32_t v4u_unaligned __attribute__((vector_size(16), aligned(4)));
+
+static inline unsigned char over_channel(uint32_t channel, uint32_t background, uint32_t transparency) {
+    uint32_t v = channel + (background * transparency + 127) / 255;
+    return (unsigned char)(v > 255 ? 255 : v);
+}
+
+KERNEL void pixel_argb_over_rgb(const uint32_t *argb, unsigned char *rgb, long count, unsigned char r, unsigned char g, unsigned char b) {
+    long i = 0;
+    for (; i + 4 <= count; i += 4) {
+        v4u quad = *(const v4u_unaligned *)(argb + i);
+        v4u alpha = quad >> 24;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if ((alpha[0] & alpha[1] & alpha[2] & alpha[3]) == 255) {
+            // Little-endian bytes of each pixel: B, G, R, A.
+            v16b bytes = (v16b)quad;
+            v16b packed = __builtin_shufflevector(bytes, bytes, 2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, 0, 0, 0, 0);
+            memcpy(rgb + 3 * i, &packed, 12);
+            continue;
+        }
+#else
+        (void)alpha;
+#endif
+        for (long k = i; k < i + 4; k++) {
+            uint32_t v = argb[k], t = 255 - (v >> 24);
+            rgb[3 * k] = over_channel(v >> 16 & 0xFF, r, t);
+            rgb[3 * k + 1] = over_channel(v >> 8 & 0xFF, g, t);
+            rgb[3 * k + 2] = over_channel(v & 0xFF, b, t);
+        }
+    }
+    for (; i < count; i++) {
+        uint32_t v = argb[i], t = 255 - (v >> 24);
+        rgb[3 * i] = over_channel(v >> 16 & 0xFF, r, t);
+        rgb[3 * i + 1] = over_channel(v >> 8 & 0xFF, g, t);
+        rgb[3 * i + 2] = over_channel(v & 0xFF, b, t);
+    }
+}

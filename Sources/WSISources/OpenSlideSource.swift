@@ -1,4 +1,6 @@
 import COpenSlide
+import COpenSlideCompositing
+import CPixelKernels
 import Foundation
 import WSICodecs
 
@@ -91,38 +93,45 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
     }
 
     /// Premultiplied ARGB to RGB over the background colour.
-    private func unpack(_ argb: [UInt32], width: Int, height: Int) -> RGBImage {
-        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+    func unpack(_ argb: [UInt32], width: Int, height: Int) -> RGBImage {
         let bg = properties.background
-        for i in 0..<argb.count {
-            let v = argb[i]
-            let a = Int(v >> 24)
-            let r = Int(v >> 16 & 0xFF), g = Int(v >> 8 & 0xFF), b = Int(v & 0xFF)
-            if a == 255 {
-                pixels[3 * i] = UInt8(r); pixels[3 * i + 1] = UInt8(g); pixels[3 * i + 2] = UInt8(b)
-            } else {
-                let t = 255 - a
-                pixels[3 * i] = UInt8(min(255, r + (Int(bg.r) * t + 127) / 255))
-                pixels[3 * i + 1] = UInt8(min(255, g + (Int(bg.g) * t + 127) / 255))
-                pixels[3 * i + 2] = UInt8(min(255, b + (Int(bg.b) * t + 127) / 255))
-            }
+        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * 3) { buffer, count in
+            argb.withUnsafeBufferPointer { pixel_argb_over_rgb($0.baseAddress, buffer.baseAddress, argb.count, bg.r, bg.g, bg.b) }
+            count = width * height * 3
         }
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
+    /// Level-0 pixels. Every tile OpenSlide paints there sits at a whole-pixel position and its pixels
+    /// are opaque or transparent, so the regions are composited with DEST_OVER instead of SATURATE:
+    /// the same bytes, at a third of the cost (`OpenSlideCompositing`).
     public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
         let chunk = 512
         let across = (width + chunk - 1) / chunk
         let parts = try Parallel.map(across, threads: threads) { i -> RGBImage in
             let w = min(chunk, width - i * chunk)
-            var argb = [UInt32](repeating: 0, count: w * height)
-            argb.withUnsafeMutableBufferPointer { openslide_read_region(self.osr, $0.baseAddress, Int64(x + i * chunk), Int64(y), 0, Int64(w), Int64(height)) }
+            let argb = self.readARGB(x: x + i * chunk, y: y, width: w, height: height)
             try self.failIfBroken()
             return self.unpack(argb, width: w, height: height)
         }
         var out = RGBImage(width: width, height: height, fill: properties.background)
         for (i, part) in parts.enumerated() { out.paste(part, atX: i * chunk, y: 0) }
         return out
+    }
+
+    /// Whether OpenSlide's calls to `cairo_set_operator` have reached our interposer, so that level-0
+    /// reads composite through the 8-bit path (known once a region has been read).
+    static var opaqueCompositingInterposed: Bool { openslide_compositing_is_interposed() != 0 }
+
+    /// One level-0 region as OpenSlide's premultiplied ARGB; `opaqueCompositing: false` keeps OpenSlide's
+    /// own SATURATE compositing (the tests compare the two).
+    func readARGB(x: Int, y: Int, width: Int, height: Int, opaqueCompositing: Bool = true) -> [UInt32] {
+        [UInt32](unsafeUninitializedCapacity: width * height) { buffer, count in
+            let previous = openslide_compositing_set_opaque(opaqueCompositing ? 1 : 0)
+            openslide_read_region(osr, buffer.baseAddress, Int64(x), Int64(y), 0, Int64(width), Int64(height))
+            openslide_compositing_set_opaque(previous)
+            count = width * height
+        }
     }
 
     public var rawTiles: (any RawTileSource)? { nil }
