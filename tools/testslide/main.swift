@@ -16,9 +16,9 @@ struct TestSlide: ParsableCommand {
           tiff-raw     generic tiled TIFF, uncompressed
           tiff-strip   a plain (stripped, LZW) TIFF image
           vms          Hamamatsu VMS: key file, level-0 JPEG with restart
-                       markers, map and macro JPEGs (read through OpenSlide)
+                       markers, map and macro JPEGs
           ndpi         Hamamatsu NDPI: TIFF of whole JPEGs with restart
-                       markers, 4x levels, macro (read through OpenSlide)
+                       markers, 4x levels, macro
                        (both: the size rounded down to whole 16 x 8 MCUs)
           philips      Philips TIFF: XML description, 2x levels padded to whole
                        tiles, sparse tiles, label in the XML, macro directory
