@@ -320,6 +320,30 @@ struct ConversionInteropTests {
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
+    @Test("3DHistech MRXS through OpenSlide: overlapping camera images off the grid, an unscanned corner as background, label, macro and thumbnail, pixel size, all valid")
+    func mirax() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("mrxs", in: dir, name: "slide.mrxs", width: 2000, height: 1500, extra: ["--mpp", "0.5"])
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        #expect(report.format == "OpenSlide (mirax)")
+        let levels = volumes(report)
+        // 8 x 6 camera images of 256 pixels overlapping by 8: 8 * 256 - 7 * 8 wide.
+        #expect(levels.first.map { [$0.width, $0.height] } == [1992, 1496])
+        #expect(levels.allSatisfy { $0.copiedFrames == 0 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
+        #expect(report.instances.map(\.kind).filter { $0 != "volume" }.sorted() == ["label", "overview", "thumbnail"])
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
+        // The unscanned top-left camera positions are transparent in OpenSlide: background (white) in the frames.
+        let corner = try JPEGDecoder().decode(dicom.frame(0))
+        #expect(corner.pixels.prefix(3 * 64).allSatisfy { $0 >= 250 }, "the unscanned corner is not background")
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["label", "overview", "thumbnail"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+    }
+
     @Test("Hamamatsu NDPI and VMS (level-0 frames cut from the scanner's JPEG): pixels match, pixel size, history and macro carried over, all valid",
           arguments: ["ndpi", "vms"])
     func hamamatsu(kind: String) throws {

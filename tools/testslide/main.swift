@@ -24,12 +24,16 @@ struct TestSlide: ParsableCommand {
                        tiles, sparse tiles, label in the XML, macro directory
           scn          Leica SCN: BigTIFF with an XML collection, the main image
                        placed in it (4x levels), the macro covering all of it
+          mrxs         3DHistech MIRAX: Slidedat.ini, Index.dat and Data0000.dat in a
+                       folder beside the .mrxs; overlapping camera images placed
+                       off the grid by a position buffer, some left unscanned;
+                       label, macro and thumbnail (read through OpenSlide)
           png, jpeg    plain images
           unsupported  a tiled TIFF whose compression (34892) nothing reads
         """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case svs, svsJP2K = "svs-jp2k", tiff, philips, scn, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
+        case svs, svsJP2K = "svs-jp2k", tiff, philips, scn, mrxs, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
     }
 
     @Argument(help: "Output file.") var output: String
@@ -70,6 +74,9 @@ struct TestSlide: ParsableCommand {
         case .scn:
             try SCNWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 512, mpp: mpp, quality: quality,
                                 macro: makeMacro(painter))
+        case .mrxs:
+            try MRXSWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality,
+                                 label: makeLabel(), macro: makeMacro(painter))
         case .vms:
             try VMSWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality, macro: makeMacro(painter))
         case .ndpi:
