@@ -28,9 +28,14 @@ parallelism (measured on the same slide by tools/codecfloor):
             Ours reads the main image directly (level-0 tiles copied, dyadic levels computed), also with
             `--pyramid source` and `--reader openslide` (OpenSlide's view: the whole collection, decoded and
             re-encoded); OrthancWSIDicomizer and wsidicomizer read it through OpenSlide (neither copies SCN).
+  mrxs      a 3DHistech MIRAX (generated, --mrxs-size: overlapping camera images placed by a position buffer), which
+            every tool reads through OpenSlide, decoding and re-encoding: ours with its full dyadic pyramid,
+            OrthancWSIDicomizer with `--pyramid=1 --jpeg-quality=90` (the same pyramid), wsidicomizer as it goes
+            (OpenSlide's levels re-encoded). No codec floor: the floor tool reads tiled TIFF only.
 
-Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi,philips,scn]
-                     [--ndpi-size 20000x15000] [--philips-size 20000x15000] [--scn-size 20000x15000] [--no-peers]
+Usage: tools/bench.sh [--sizes 20000x15000,50000x40000] [--runs 3] [--paths copy,reencode,ndpi,philips,scn,mrxs]
+                     [--ndpi-size 20000x15000] [--philips-size 20000x15000] [--scn-size 20000x15000]
+                     [--mrxs-size 20000x15000] [--no-peers]
 Needs: orthanc-wsi (Debian) and wsidicomizer (PyPI) for the peers; `tools/bench.sh` installs them.
 """
 import argparse
@@ -77,6 +82,10 @@ def tools_for(path, slide, out, threads, peers):
         if peers:
             runs += [("OrthancWSIDicomizer", orthanc([])), ("wsidicomizer", wsid([])),
                      ("wsidicomizer --add-missing-levels", wsid(["--add-missing-levels"]))]
+    elif path == "mrxs":
+        runs = [("dicomizer", ours([]))]
+        if peers:
+            runs += [("OrthancWSIDicomizer", orthanc(["--pyramid=1", "--jpeg-quality=90"])), ("wsidicomizer", wsid([]))]
     elif path == "ndpi":
         runs = [("dicomizer", ours([])), ("dicomizer --reencode", ours(["--reencode"])),
                 ("dicomizer --reader openslide", ours(["--reader", "openslide"]))]
@@ -103,10 +112,11 @@ def main():
     p.add_argument("--sizes", default="20000x15000,50000x40000")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--paths", default="copy,reencode,ndpi,philips,scn", help="which paths to run: copy, reencode, ndpi, philips, scn")
+    p.add_argument("--paths", default="copy,reencode,ndpi,philips,scn,mrxs", help="which paths to run: copy, reencode, ndpi, philips, scn, mrxs")
     p.add_argument("--ndpi-size", default="20000x15000", help="the NDPI slide's size (the generator holds it whole in memory)")
     p.add_argument("--philips-size", default="20000x15000", help="the Philips TIFF slide's size")
     p.add_argument("--scn-size", default="20000x15000", help="the Leica SCN slide's main image size")
+    p.add_argument("--mrxs-size", default="20000x15000", help="the MRXS slide's size")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench"))
     args = p.parse_args()
@@ -114,13 +124,15 @@ def main():
 
     rows = []
     paths = args.paths.split(",")
-    jobs = [(size, [p for p in paths if p not in ("ndpi", "philips", "scn")], "svs") for size in args.sizes.split(",")]
+    jobs = [(size, [p for p in paths if p not in ("ndpi", "philips", "scn", "mrxs")], "svs") for size in args.sizes.split(",")]
     if "ndpi" in paths:
         jobs.append((args.ndpi_size, ["ndpi"], "ndpi"))
     if "philips" in paths:
         jobs.append((args.philips_size, ["philips"], "philips"))
     if "scn" in paths:
         jobs.append((args.scn_size, ["scn"], "scn"))
+    if "mrxs" in paths:
+        jobs.append((args.mrxs_size, ["mrxs"], "mrxs"))
     for size, job_paths, kind in jobs:
         if not job_paths:
             continue
