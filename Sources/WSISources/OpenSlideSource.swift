@@ -16,6 +16,8 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
     public let properties: SourceProperties
     public let associatedImageKinds: [AssociatedImageKind]
     private let associatedNames: [AssociatedImageKind: String]
+    /// Whether level-0 reads composite with DEST_OVER (see `readRegion`).
+    private let opaqueCompositing: Bool
     /// Set by `SlideOpener` before the source is shared.
     public internal(set) var readerNotes: [String] = []
 
@@ -36,6 +38,7 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
         func property(_ name: String) -> String? { openslide_get_property_value(osr, name).map { String(cString: $0) } }
         let vendor = property("openslide.vendor") ?? "unknown"
         formatName = "OpenSlide (\(vendor))"
+        opaqueCompositing = Self.placesLevel0TilesAtWholePixels(vendor: vendor)
         var w: Int64 = 0, h: Int64 = 0
         openslide_get_level0_dimensions(osr, &w, &h)
         width = Int(w); height = Int(h)
@@ -102,15 +105,23 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
-    /// Level-0 pixels. Every tile OpenSlide paints there sits at a whole-pixel position and its pixels
-    /// are opaque or transparent, so the regions are composited with DEST_OVER instead of SATURATE:
-    /// the same bytes, at a third of the cost (`OpenSlideCompositing`).
+    /// OpenSlide 3.4's formats whose level-0 tiles sit at whole-pixel positions, so that every pixel they
+    /// paint there is opaque or transparent and DEST_OVER gives SATURATE's bytes. Not Ventana (BIF): its
+    /// tiles advance by the tile size less the average of its tile joints' overlaps, a fraction of a
+    /// pixel, and where two tiles' antialiased edges meet the two operators differ.
+    static func placesLevel0TilesAtWholePixels(vendor: String) -> Bool {
+        ["aperio", "generic-tiff", "hamamatsu", "leica", "mirax", "philips", "sakura", "trestle"].contains(vendor)
+    }
+
+    /// Level-0 pixels. Where every tile OpenSlide paints sits at a whole-pixel position, its pixels are
+    /// opaque or transparent, so the regions are composited with DEST_OVER instead of SATURATE: the
+    /// same bytes, at a third of the cost (`OpenSlideCompositing`).
     public func readRegion(x: Int, y: Int, width: Int, height: Int, threads: Int) throws -> RGBImage {
         let chunk = 512
         let across = (width + chunk - 1) / chunk
         let parts = try Parallel.map(across, threads: threads) { i -> RGBImage in
             let w = min(chunk, width - i * chunk)
-            let argb = self.readARGB(x: x + i * chunk, y: y, width: w, height: height)
+            let argb = self.readARGB(x: x + i * chunk, y: y, width: w, height: height, opaqueCompositing: self.opaqueCompositing)
             try self.failIfBroken()
             return self.unpack(argb, width: w, height: height)
         }
@@ -123,9 +134,9 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
     /// reads composite through the 8-bit path (known once a region has been read).
     static var opaqueCompositingInterposed: Bool { openslide_compositing_is_interposed() != 0 }
 
-    /// One level-0 region as OpenSlide's premultiplied ARGB; `opaqueCompositing: false` keeps OpenSlide's
-    /// own SATURATE compositing (the tests compare the two).
-    func readARGB(x: Int, y: Int, width: Int, height: Int, opaqueCompositing: Bool = true) -> [UInt32] {
+    /// One level-0 region as OpenSlide's premultiplied ARGB, composited with DEST_OVER or with OpenSlide's
+    /// own SATURATE (the tests compare the two).
+    func readARGB(x: Int, y: Int, width: Int, height: Int, opaqueCompositing: Bool) -> [UInt32] {
         [UInt32](unsafeUninitializedCapacity: width * height) { buffer, count in
             let previous = openslide_compositing_set_opaque(opaqueCompositing ? 1 : 0)
             openslide_read_region(osr, buffer.baseAddress, Int64(x), Int64(y), 0, Int64(width), Int64(height))

@@ -344,6 +344,25 @@ struct ConversionInteropTests {
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
     }
 
+    @Test("Ventana BIF through OpenSlide: overlapping level-0 tiles at fractional positions, macro and thumbnail, pixel size, all valid")
+    func ventana() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("bif", in: dir, width: 2000, height: 1500, extra: ["--mpp", "0.5"])
+        let out = dir.appendingPathComponent("out").path
+        let report = try convert(slide, to: out)
+        #expect(report.format == "OpenSlide (ventana)")
+        let levels = volumes(report)
+        #expect(levels.allSatisfy { $0.copiedFrames == 0 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
+        #expect(report.instances.map(\.kind).filter { $0 != "volume" }.sorted() == ["overview", "thumbnail"])
+        let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["overview", "thumbnail"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+    }
+
     @Test("Hamamatsu NDPI and VMS (level-0 frames cut from the scanner's JPEG): pixels match, pixel size, history and macro carried over, all valid",
           arguments: ["ndpi", "vms"])
     func hamamatsu(kind: String) throws {

@@ -14,10 +14,11 @@ struct OpenSlideSourceTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try TestSupport.makeSlide(kind, in: dir, width: 1500, height: 1100)
         let source = try OpenSlideSource(path: path)
+        #expect(OpenSlideSource.placesLevel0TilesAtWholePixels(vendor: try #require(OpenSlideSource.vendor(of: path))))
         let (w, h) = (source.width, source.height)
         var transparent = 0
         for (x, y, rw, rh) in [(0, 0, w, h), (37, 13, 700, 301), (w - 300, h - 200, 512, 400), (-40, -25, 300, 200)] {
-            let fast = source.readARGB(x: x, y: y, width: rw, height: rh)
+            let fast = source.readARGB(x: x, y: y, width: rw, height: rh, opaqueCompositing: true)
             let reference = source.readARGB(x: x, y: y, width: rw, height: rh, opaqueCompositing: false)
             let differing = zip(fast, reference).count { $0 != $1 }
             #expect(fast.count == reference.count && differing == 0, "\(kind) region \(x),\(y) \(rw)x\(rh): \(differing) pixels differ")
@@ -26,6 +27,21 @@ struct OpenSlideSourceTests {
         // Past the edges there is nothing to paint: the regions must have held transparent pixels too.
         #expect(transparent > 0)
         #expect(OpenSlideSource.opaqueCompositingInterposed, "OpenSlide's cairo_set_operator did not reach the interposer")
+    }
+
+    @Test("BIF keeps OpenSlide's SATURATE: its level-0 tiles sit at fractional positions, where DEST_OVER would give other bytes")
+    func ventanaKeepsSaturate() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try TestSupport.makeSlide("bif", in: dir, width: 1500, height: 1100)
+        #expect(OpenSlideSource.vendor(of: path) == "ventana")
+        #expect(!OpenSlideSource.placesLevel0TilesAtWholePixels(vendor: "ventana"))
+        #expect(!OpenSlideSource.placesLevel0TilesAtWholePixels(vendor: "a vendor of a later OpenSlide"))
+        let source = try OpenSlideSource(path: path)
+        let fast = source.readARGB(x: 0, y: 0, width: source.width, height: source.height, opaqueCompositing: true)
+        let reference = source.readARGB(x: 0, y: 0, width: source.width, height: source.height, opaqueCompositing: false)
+        let differing = zip(fast, reference).count { $0 != $1 }
+        #expect(differing > 0, "DEST_OVER gave SATURATE's bytes on BIF too: the exclusion is not needed")
     }
 
     @Test("Premultiplied ARGB becomes RGB over the background: opaque, transparent and partly transparent pixels")

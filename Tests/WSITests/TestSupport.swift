@@ -56,7 +56,7 @@ enum TestSupport {
 
     /// Generates a slide with our own generator.
     static func makeSlide(_ kind: String, in folder: URL, name: String? = nil, width: Int = 1001, height: Int = 757, extra: [String] = []) throws -> String {
-        let ext = ["png": "png", "jpeg": "jpg", "svs": "svs", "svs-jp2k": "svs", "vms": "vms", "ndpi": "ndpi", "scn": "scn", "mrxs": "mrxs"][kind] ?? "tiff"
+        let ext = ["png": "png", "jpeg": "jpg", "svs": "svs", "svs-jp2k": "svs", "vms": "vms", "ndpi": "ndpi", "scn": "scn", "mrxs": "mrxs", "bif": "bif"][kind] ?? "tiff"
         let path = folder.appendingPathComponent(name ?? "\(kind).\(ext)").path
         let result = try run(testslide, [path, "--kind", kind, "--width", String(width), "--height", String(height)] + extra)
         #expect(result.status == 0, "wsi-testslide failed: \(result.stderr)")

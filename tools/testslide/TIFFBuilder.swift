@@ -34,7 +34,7 @@ final class TIFFBuilder {
     }
 
     private func setCommon(width: Int, height: Int, encoding: Encoding, description: String?, subfileType: UInt32, mpp: Double?,
-                           software: String? = nil) {
+                           software: String? = nil, xmlPacket: String? = nil) {
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_IMAGEWIDTH), UInt32(width))
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_IMAGELENGTH), UInt32(height))
         _ = ctiff_set_u16(tiff, UInt32(TIFFTAG_BITSPERSAMPLE), 8)
@@ -43,6 +43,10 @@ final class TIFFBuilder {
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_SUBFILETYPE), subfileType)
         if let description { _ = ctiff_set_string(tiff, UInt32(TIFFTAG_IMAGEDESCRIPTION), description) }
         if let software { _ = ctiff_set_string(tiff, UInt32(TIFFTAG_SOFTWARE), software) }
+        if let xmlPacket {
+            let bytes = Array(xmlPacket.utf8)
+            _ = ctiff_set_blob(tiff, UInt32(TIFFTAG_XMLPACKET), UInt32(bytes.count), bytes)
+        }
         if let mpp {
             _ = ctiff_set_u16(tiff, UInt32(TIFFTAG_RESOLUTIONUNIT), UInt16(RESUNIT_CENTIMETER))
             _ = ctiff_set_float(tiff, UInt32(TIFFTAG_XRESOLUTION), Float(10_000 / mpp))
@@ -72,10 +76,10 @@ final class TIFFBuilder {
     /// One tiled directory; `paint` gives each tile's pixels (rows painted in parallel, written in order).
     /// Tiles `sparse` names are left out (offset and byte count 0), as scanners leave out unscanned areas.
     func addTiled(width: Int, height: Int, tile: Int, encoding: Encoding, description: String?, subfileType: UInt32 = 0,
-                  mpp: Double? = nil, software: String? = nil, corruptTile: Int? = nil, sparse: (_ col: Int, _ row: Int) -> Bool = { _, _ in false },
-                  paint: @escaping @Sendable (_ col: Int, _ row: Int) -> RGBImage) throws {
+                  mpp: Double? = nil, software: String? = nil, xmlPacket: String? = nil, corruptTile: Int? = nil,
+                  sparse: (_ col: Int, _ row: Int) -> Bool = { _, _ in false }, paint: @escaping @Sendable (_ col: Int, _ row: Int) -> RGBImage) throws {
         setCommon(width: width, height: height, encoding: encoding, description: description, subfileType: subfileType, mpp: mpp,
-                  software: software)
+                  software: software, xmlPacket: xmlPacket)
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_TILEWIDTH), UInt32(tile))
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_TILELENGTH), UInt32(tile))
         let across = (width + tile - 1) / tile, down = (height + tile - 1) / tile
@@ -113,8 +117,10 @@ final class TIFFBuilder {
     }
 
     /// One stripped directory holding a whole image (thumbnails, labels, macros, plain TIFFs).
-    func addStripped(_ image: RGBImage, encoding: Encoding, description: String?, subfileType: UInt32 = 0, mpp: Double? = nil) throws {
-        setCommon(width: image.width, height: image.height, encoding: encoding, description: description, subfileType: subfileType, mpp: mpp)
+    func addStripped(_ image: RGBImage, encoding: Encoding, description: String?, subfileType: UInt32 = 0, mpp: Double? = nil,
+                     xmlPacket: String? = nil) throws {
+        setCommon(width: image.width, height: image.height, encoding: encoding, description: description, subfileType: subfileType, mpp: mpp,
+                  xmlPacket: xmlPacket)
         let rowsPerStrip = 16
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_ROWSPERSTRIP), UInt32(rowsPerStrip))
         let strips = (image.height + rowsPerStrip - 1) / rowsPerStrip

@@ -28,12 +28,15 @@ struct TestSlide: ParsableCommand {
                        folder beside the .mrxs; overlapping camera images placed
                        off the grid by a position buffer, some left unscanned;
                        label, macro and thumbnail (read through OpenSlide)
+          bif          Ventana BIF: iScan XML, level-0 tiles overlapping by 4-5
+                       pixels with their joints in the level-0 XML, 2x levels,
+                       macro and thumbnail (read through OpenSlide)
           png, jpeg    plain images
           unsupported  a tiled TIFF whose compression (34892) nothing reads
         """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case svs, svsJP2K = "svs-jp2k", tiff, philips, scn, mrxs, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
+        case svs, svsJP2K = "svs-jp2k", tiff, philips, scn, mrxs, bif, tiffRaw = "tiff-raw", tiffStrip = "tiff-strip", vms, ndpi, png, jpeg, unsupported
     }
 
     @Argument(help: "Output file.") var output: String
@@ -73,6 +76,9 @@ struct TestSlide: ParsableCommand {
                                     label: makeLabel(), macro: makeMacro(painter))
         case .scn:
             try SCNWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 512, mpp: mpp, quality: quality,
+                                macro: makeMacro(painter))
+        case .bif:
+            try BIFWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 256, mpp: mpp, quality: quality,
                                 macro: makeMacro(painter))
         case .mrxs:
             try MRXSWriter.write(to: output, painter: painter, width: width, height: height, mpp: mpp, quality: quality,
