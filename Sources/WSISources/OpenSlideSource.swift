@@ -21,6 +21,12 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
     /// Set by `SlideOpener` before the source is shared.
     public internal(set) var readerNotes: [String] = []
 
+    /// DICOM Manufacturer by OpenSlide vendor; none for `generic-tiff`, which says nothing of the scanner.
+    static let manufacturers = [
+        "aperio": "Aperio", "hamamatsu": "Hamamatsu", "leica": "Leica", "mirax": "3DHISTECH", "philips": "Philips",
+        "sakura": "Sakura", "trestle": "Trestle", "ventana": "Ventana",
+    ]
+
     /// The vendor OpenSlide detects for `path`, or nil when it does not read it.
     public static func vendor(of path: String) -> String? {
         openslide_detect_vendor(path).map { String(cString: $0) }
@@ -55,7 +61,14 @@ public final class OpenSlideSource: SlideSource, @unchecked Sendable {
         properties.mppX = property("openslide.mpp-x").flatMap(Double.init)
         properties.mppY = property("openslide.mpp-y").flatMap(Double.init)
         properties.objectivePower = property("openslide.objective-power").flatMap(Double.init)
-        properties.manufacturer = vendor.capitalized
+        properties.manufacturer = Self.manufacturers[vendor]
+        if vendor == "ventana" {
+            // The iScan XML's scanner attributes, as OpenSlide copies them.
+            properties.modelName = property("ventana.ScannerModel")
+            properties.deviceSerialNumber = property("ventana.UnitNumber")
+            properties.softwareVersions = property("ventana.BuildVersion")
+            properties.barcode = [property("ventana.Barcode1D"), property("ventana.Barcode2D")].compactMap { $0 }.first { !$0.isEmpty }
+        }
         if let color = property("openslide.background-color"), color.count == 6, let value = Int(color, radix: 16) {
             properties.background = RGB(UInt8(value >> 16), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF))
         }

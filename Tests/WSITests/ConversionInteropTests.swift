@@ -328,6 +328,7 @@ struct ConversionInteropTests {
         let out = dir.appendingPathComponent("out").path
         let report = try convert(slide, to: out)
         #expect(report.format == "OpenSlide (mirax)")
+        #expect(try DICOMFile(path: out + "/level-0.dcm").dataSet.strings(.manufacturer) == ["3DHISTECH"])
         let levels = volumes(report)
         // 8 x 6 camera images of 256 pixels overlapping by 8: 8 * 256 - 7 * 8 wide.
         #expect(levels.first.map { [$0.width, $0.height] } == [1992, 1496])
@@ -356,6 +357,10 @@ struct ConversionInteropTests {
         #expect(levels.allSatisfy { $0.copiedFrames == 0 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
         #expect(report.instances.map(\.kind).filter { $0 != "volume" }.sorted() == ["overview", "thumbnail"])
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
+        // The iScan XML's scanner and slide: model, serial number, software, and the barcode as the slide's identifier.
+        #expect(dicom.dataSet.strings(.manufacturer) == ["Ventana"] && dicom.dataSet.strings(.manufacturerModelName) == ["VENTANA DP 200"])
+        #expect(dicom.dataSet.strings(.deviceSerialNumber) == ["DP200-0042"] && dicom.dataSet.strings(.softwareVersions)?.first == "1.1.0.15854")
+        #expect(dicom.dataSet.strings(.containerIdentifier) == ["SYNTHETIC"])
         let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["overview", "thumbnail"])
