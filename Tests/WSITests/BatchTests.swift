@@ -183,7 +183,7 @@ struct BatchTests {
         #expect(bad.status != 0 && bad.stderr.contains("--shard"))
     }
 
-    @Test("A folder of multi-file slides: a VMS is one slide, not its JPEGs; nothing in an MRXS's data folder is taken for a slide")
+    @Test("A folder of multi-file slides: a VMS is one slide, not its JPEGs; an MRXS is one slide, and nothing in its data folder is taken for one")
     func multiFileSlides() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -193,20 +193,19 @@ struct BatchTests {
         let vms = try TestSupport.makeSlide("vms", in: vmsFolder, name: "scan.vms", width: 512, height: 384)
         let plain = try TestSupport.makeSlide("jpeg", in: inputs, name: "photo.jpg", width: 64, height: 48)
         // An MRXS keeps its tiles in a folder of the same name beside it; a JPEG in there is not a slide.
-        let mrxsData = inputs.appendingPathComponent("mirax")
-        try FileManager.default.createDirectory(at: mrxsData, withIntermediateDirectories: true)
-        try Data("[GENERAL]\n".utf8).write(to: inputs.appendingPathComponent("mirax.mrxs"))
-        _ = try TestSupport.makeSlide("jpeg", in: mrxsData, name: "Data0000.jpg", width: 64, height: 48)
+        let mirax = try TestSupport.makeSlide("mrxs", in: inputs, name: "mirax.mrxs", width: 700, height: 500)
+        _ = try TestSupport.makeSlide("jpeg", in: inputs.appendingPathComponent("mirax"), name: "preview.jpg", width: 64, height: 48)
         #expect(FileManager.default.fileExists(atPath: vmsFolder.appendingPathComponent("scan.jpg").path))
 
         let found = BatchInputs.discover([inputs.path]).items.map(\.input)
         let standard = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
-        #expect(found.sorted() == [standard(vms), standard(plain)].sorted(), "found \(found)")
+        #expect(found.sorted() == [standard(vms), standard(plain), standard(mirax)].sorted(), "found \(found)")
 
         let out = dir.appendingPathComponent("out")
         let result = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--levels", "2"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(manifest(out).map(\.status) == [.done, .done])
+        #expect(manifest(out).map(\.status) == [.done, .done, .done])
+        #expect(TestSupport.instances(in: out.appendingPathComponent("mirax").path).contains("level-1.dcm"))
         #expect(TestSupport.instances(in: out.appendingPathComponent("scan").path).contains("overview.dcm"))
     }
 }
