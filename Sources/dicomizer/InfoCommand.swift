@@ -44,7 +44,7 @@ struct InfoCommand: ParsableCommand {
         print("ICC profile: \(p.iccProfile.map { "\($0.count) bytes" } ?? "none")")
         print("Levels:")
         for (i, level) in source.levels.enumerated() {
-            let tiles = level.tileWidth > 0 ? "tiles \(level.tileWidth)x\(level.tileHeight)" : "untiled"
+            let tiles = level.tileWidth > 0 ? "tiles \(level.tileWidth)x\(level.tileHeight)" : "no tile grid"
             print("  \(i): \(level.width) x \(level.height), \(tiles), \(level.compression)")
         }
         let associated = source.associatedImageKinds.map(\.rawValue)
