@@ -43,14 +43,11 @@ enum BIFWriter {
                                  description: "level=\(level) mag=\(Double(magnification) / Double(step)) quality=\(quality)",
                                  xmlPacket: level == 0 ? encodeInfo(across: across, down: down, tile: tile, overlapX: overlapX, overlapY: overlapY) : nil) { col, row in
                 // Each stored level-0 tile shows the slide where OpenSlide places it.
-                var image = RGBImage(width: tile, height: tile, fill: RGB(255, 255, 255))
-                for dy in 0..<step where row * step + dy < down {
-                    for dx in 0..<step where col * step + dx < across {
-                        let x = Int((Double(col * step + dx) * advance.x).rounded()), y = Int((Double(row * step + dy) * advance.y).rounded())
-                        image.paste(painter.paint(x: x / step, y: y / step, width: side, height: side, downsample: step), atX: dx * side, y: dy * side)
-                    }
+                let image = painter.mosaic(tile: tile, side: side, step: step) { dx, dy in
+                    let c = col * step + dx, r = row * step + dy
+                    return c < across && r < down ? (Int((Double(c) * advance.x).rounded()), Int((Double(r) * advance.y).rounded())) : nil
                 }
-                return image
+                return image ?? RGBImage(width: tile, height: tile, fill: RGB(255, 255, 255))
             }
             level += 1
         }

@@ -85,18 +85,10 @@ enum MRXSWriter {
     /// Empty when none of them was scanned.
     private static func image(column: Int, row: Int, step: Int, side: Int, across: Int, down: Int,
                               painter: TissuePainter, quality: Int) throws -> [UInt8] {
-        var canvas = RGBImage(width: imageSide, height: imageSide, fill: RGB(255, 255, 255))
-        var any = false
-        for dy in 0..<step where row + dy < down {
-            for dx in 0..<step where column + dx < across && scanned(column + dx, row + dy) {
-                let p = position(column + dx, row + dy)
-                let part = step == 1 ? painter.paint(x: p.x, y: p.y, width: imageSide, height: imageSide)
-                    : painter.paint(x: p.x / step, y: p.y / step, width: side, height: side, downsample: step)
-                canvas.paste(part, atX: dx * side, y: dy * side)
-                any = true
-            }
+        let canvas = painter.mosaic(tile: imageSide, side: side, step: step) { dx, dy in
+            column + dx < across && row + dy < down && scanned(column + dx, row + dy) ? position(column + dx, row + dy) : nil
         }
-        return any ? try JPEGEncoder(quality: quality).encode(canvas) : []
+        return try canvas.map { try JPEGEncoder(quality: quality).encode($0) } ?? []
     }
 
     private static func slidedat(across: Int, down: Int, levels: Int, mpp: Double) -> String {

@@ -70,6 +70,23 @@ struct TissuePainter: Sendable {
         return (r + grain * 10, g + grain * 10, b + grain * 10)
     }
 
+    /// What scanners store as a lower level of overlapping level-0 images (MIRAX, BIF): a `tile`-pixel
+    /// image of `step` x `step` of them edge to edge, each `side` x `step` pixels of the slide from its own
+    /// level-0 origin, shrunk `step` times into `side` pixels, the rest white. `origin` gives image
+    /// (dx, dy)'s origin, nil where there is none; the result is nil where none of them has one.
+    func mosaic(tile: Int, side: Int, step: Int, origin: (_ dx: Int, _ dy: Int) -> (x: Int, y: Int)?) -> RGBImage? {
+        var canvas = RGBImage(width: tile, height: tile, fill: RGB(255, 255, 255))
+        var any = false
+        for dy in 0..<step {
+            for dx in 0..<step {
+                guard let p = origin(dx, dy) else { continue }
+                canvas.paste(paint(x: p.x / step, y: p.y / step, width: side, height: side, downsample: step), atX: dx * side, y: dy * side)
+                any = true
+            }
+        }
+        return any ? canvas : nil
+    }
+
     /// A region of the slide at `downsample` (each output pixel samples the centre of its footprint).
     func paint(x: Int, y: Int, width w: Int, height h: Int, downsample: Int = 1) -> RGBImage {
         var pixels = [UInt8](repeating: 0, count: w * h * 3)
