@@ -43,6 +43,13 @@ static inline unsigned char over_channel(uint32_t channel, uint32_t background, 
     return (unsigned char)(v > 255 ? 255 : v);
 }
 
+static inline void argb_over_rgb_pixel(uint32_t v, unsigned char *rgb, unsigned char r, unsigned char g, unsigned char b) {
+    uint32_t t = 255 - (v >> 24);
+    rgb[0] = over_channel(v >> 16 & 0xFF, r, t);
+    rgb[1] = over_channel(v >> 8 & 0xFF, g, t);
+    rgb[2] = over_channel(v & 0xFF, b, t);
+}
+
 KERNEL void pixel_argb_over_rgb(const uint32_t *argb, unsigned char *rgb, long count, unsigned char r, unsigned char g, unsigned char b) {
     long i = 0;
     for (; i + 4 <= count; i += 4) {
@@ -59,17 +66,7 @@ KERNEL void pixel_argb_over_rgb(const uint32_t *argb, unsigned char *rgb, long c
 #else
         (void)alpha;
 #endif
-        for (long k = i; k < i + 4; k++) {
-            uint32_t v = argb[k], t = 255 - (v >> 24);
-            rgb[3 * k] = over_channel(v >> 16 & 0xFF, r, t);
-            rgb[3 * k + 1] = over_channel(v >> 8 & 0xFF, g, t);
-            rgb[3 * k + 2] = over_channel(v & 0xFF, b, t);
-        }
+        for (long k = i; k < i + 4; k++) argb_over_rgb_pixel(argb[k], rgb + 3 * k, r, g, b);
     }
-    for (; i < count; i++) {
-        uint32_t v = argb[i], t = 255 - (v >> 24);
-        rgb[3 * i] = over_channel(v >> 16 & 0xFF, r, t);
-        rgb[3 * i + 1] = over_channel(v >> 8 & 0xFF, g, t);
-        rgb[3 * i + 2] = over_channel(v & 0xFF, b, t);
-    }
+    for (; i < count; i++) argb_over_rgb_pixel(argb[i], rgb + 3 * i, r, g, b);
 }
