@@ -105,7 +105,7 @@ struct ConversionInteropTests {
                     "4x tile (\(col), \(row)) differs from the source's")
         }
         func spacing(_ file: DICOMFile) -> Double? {
-            file.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)?.first
+            file.pixelSpacing?.first
         }
         let spacing0 = try #require(spacing(try DICOMFile(path: out + "/level-0.dcm")))
         let spacing1 = try #require(spacing(level1))
@@ -202,7 +202,7 @@ struct ConversionInteropTests {
         // The scanner's barcode (base64 in the XML) is the slide's identifier and the label's barcode.
         #expect(dicom.dataSet.strings(.containerIdentifier) == ["PH-2026-0042"])
         #expect(try DICOMFile(path: out + "/label.dcm").dataSet.strings(.barcodeValue) == ["PH-2026-0042"])
-        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        let spacing = dicom.pixelSpacing
         #expect(spacing == [0.00025, 0.00025])
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["label", "overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
@@ -239,7 +239,7 @@ struct ConversionInteropTests {
         try expectCopied(dicom, from: raw, across: 12, tiles: [(0, 0), (11, 8), (5, 3)])
         #expect(dicom.dataSet.strings(.manufacturer) == ["Leica"] && dicom.dataSet.strings(.manufacturerModelName) == ["Leica SCN400"])
         #expect(dicom.dataSet.strings(.containerIdentifier) == ["SYNTHETIC"])
-        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        let spacing = dicom.pixelSpacing
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["overview"], sourceOffset: (300, 200))
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
@@ -335,7 +335,7 @@ struct ConversionInteropTests {
         #expect(levels.allSatisfy { $0.copiedFrames == 0 && $0.transferSyntax == "1.2.840.10008.1.2.4.50" })
         #expect(report.instances.map(\.kind).filter { $0 != "volume" }.sorted() == ["label", "overview", "thumbnail"])
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
-        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        let spacing = dicom.pixelSpacing
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
         // The unscanned top-left camera positions are transparent in OpenSlide: background (white) in the frames.
         let corner = try JPEGDecoder().decode(dicom.frame(0))
@@ -361,7 +361,7 @@ struct ConversionInteropTests {
         #expect(dicom.dataSet.strings(.manufacturer) == ["Ventana"] && dicom.dataSet.strings(.manufacturerModelName) == ["VENTANA DP 200"])
         #expect(dicom.dataSet.strings(.deviceSerialNumber) == ["DP200-0042"] && dicom.dataSet.strings(.softwareVersions)?.first == "1.1.0.15854")
         #expect(dicom.dataSet.strings(.containerIdentifier) == ["SYNTHETIC"])
-        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        let spacing = dicom.pixelSpacing
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
@@ -386,7 +386,7 @@ struct ConversionInteropTests {
         #expect(report.instances.contains { $0.kind == "overview" })
         #expect(!report.warnings.contains { $0.contains("pixel size") }, "the source's pixel size was lost: \(report.warnings)")
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
-        let spacing = dicom.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        let spacing = dicom.pixelSpacing
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
         // The scanner's JPEG step is part of the history, then ours on computed levels.
         #expect(dicom.dataSet.strings(.lossyImageCompressionMethod) == ["ISO_10918_1"])

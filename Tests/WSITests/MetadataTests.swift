@@ -38,8 +38,8 @@ struct MetadataTests {
         #expect(label.dataSet.string(.specimenLabelInImage) == "YES")
         let level0 = try #require(files.first { $0.dataSet.strings(.imageType) == ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"] })
         let level1 = try #require(files.first { $0.dataSet.int(.totalPixelMatrixColumns) == 501 })
-        let spacing0 = level0.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
-        let spacing1 = level1.dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+        let spacing0 = level0.pixelSpacing
+        let spacing1 = level1.pixelSpacing
         #expect(spacing0 == [0.0005, 0.0005])
         #expect(spacing1 == [0.001, 0.001])
         // Level 0 carries the source's JPEG history with its real ratio; level 1 adds our own JPEG step.

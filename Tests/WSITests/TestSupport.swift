@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WSIDICOM
 
 /// Paths and process helpers shared by the tests: the built `dicomizer` and `wsi-testslide`
 /// executables sit beside the test bundle; the interop checker lives under Tests/interop.
@@ -99,4 +100,11 @@ extension TestSupport {
     }
 
     struct CheckerFailed: Error {}
+}
+
+extension DICOMFile {
+    /// Pixel Spacing (mm, rows then columns) from the shared functional groups.
+    var pixelSpacing: [Double]? {
+        dataSet.items(.sharedFunctionalGroupsSequence)?.first?.items(.pixelMeasuresSequence)?.first?.doubles(.pixelSpacing)
+    }
 }
