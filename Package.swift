@@ -50,13 +50,15 @@ let package = Package(
 
         // prctl for the batch's child processes (variadic in C, so not callable from Swift) and mallopt.
         .target(name: "CProcessControl"),
+        // O_DIRECT for the DICOM writer (a GNU flag Swift's Glibc module leaves out).
+        .target(name: "CDirectIO"),
 
         // Codecs: JPEG, JPEG 2000, PNG; images as value types.
         .target(name: "WSICodecs", dependencies: ["CTurboJPEG", "COpenJPEG", "CPNG", "CJPEGTranscode", "CPixelKernels"]),
         // Slide sources: one file per source kind behind `SlideSource`.
         .target(name: "WSISources", dependencies: ["WSICodecs", "CTIFF", "COpenSlide", "COpenSlideCompositing", "CPixelKernels"]),
         // DICOM: Part 10 writing and reading, the WSI IOD, UIDs, metadata mapping.
-        .target(name: "WSIDICOM", dependencies: ["WSICodecs"]),
+        .target(name: "WSIDICOM", dependencies: ["WSICodecs", "CDirectIO"]),
         // The pyramid engine: planning, downsampling, the streaming conversion.
         .target(name: "WSIPyramid", dependencies: ["WSICodecs", "WSISources", "WSIDICOM"]),
         // Batch conversion: inputs, shards, manifest, per-slide metadata.

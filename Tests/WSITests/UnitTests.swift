@@ -76,6 +76,50 @@ struct DICOMEncodingTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
+    @Test("Output files hold exactly the bytes written and patched, through the page cache or around it",
+          arguments: [true, false])
+    func outputFile(direct: Bool) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("x.dcm").path
+        // Two blocks of staging, so that writes cross it many times; the model is what the file must hold.
+        let file = try OutputFile(destination: path, direct: direct, capacity: 8192)
+        #expect(file.direct == direct, "O_DIRECT should be taken on the test machine's file system")
+        var model = [UInt8](), state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {  // SplitMix64, so that a failure repeats
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        for step in 0..<400 {
+            switch next(10) {
+            case 0..<6:
+                // Lengths around the block size and the staging size too.
+                let length = [0, 1, 4095, 4096, 4097, 8192, next(20_000)][next(7)]
+                let bytes = (0..<length).map { _ in UInt8(next(256)) }
+                try file.write(bytes)
+                model += bytes
+            case 6..<9 where !model.isEmpty:
+                let offset = next(model.count), length = 1 + next(min(model.count - offset, 9000))
+                let bytes = (0..<length).map { _ in UInt8(next(256)) }
+                try file.patch(bytes, at: UInt64(offset))
+                model.replaceSubrange(offset..<offset + length, with: bytes)
+            default:
+                // What a reader of the partial file sees after a flush (the Extended Offset Table rewrite
+                // reads it so): exactly the bytes so far, no padding.
+                try file.flush()
+                let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file.temporaryPath)))
+                #expect(written == model, "after step \(step)")
+            }
+            #expect(file.position == UInt64(model.count))
+        }
+        try file.commit()
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == model)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.dcm"])
+    }
+
     @Test("Our sRGB profile is an Input-class ICC profile of consistent size")
     func iccProfile() {
         let profile = ICCProfile.sRGB
