@@ -2,8 +2,9 @@
 """Conversion benchmark: dicomizer against OrthancWSIDicomizer and wsidicomizer, side by side in one run.
 
 Generates Aperio-style slides with our generator (tools/testslide), then converts each with every tool on
-two paths, several times, and prints the median wall time, CPU time, peak memory and output size, and
-each peer's time as a multiple of ours, and every tool's time against the codec floor: the time
+two paths, several times in rounds (every tool once a round, so that all see the machine alike), and prints
+the median wall time, CPU time, peak memory and output size, each peer's time as a multiple of ours (the
+median of the rounds' ratios), and every tool's time against the codec floor: the time
 TurboJPEG itself needs for the path's decoding and encoding on this machine's cores with perfect
 parallelism (measured on the same slide by tools/codecfloor):
 
@@ -150,22 +151,32 @@ def main():
         for path in job_paths:
             # Philips TIFF and SCN take the copy path: level-0 tiles copied, the dyadic levels computed.
             floor_seconds = floor.get(f"{'copy' if path in ('philips', 'scn') else path}FloorSeconds")
-            results = {}
-            for name, command in tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers):
-                samples = []
-                for _ in range(args.runs):
+            # Rounds, each tool once a round, so that every tool sees the machine as it is in that round:
+            # these shared machines change speed by a third within minutes, which would otherwise decide
+            # the ratios. The ratio is the median of the rounds' own ratios.
+            tools = tools_for(path, slide, os.path.join(args.workdir, "out"), args.threads, not args.no_peers)
+            samples = {name: [] for name, _ in tools}
+            failed = set()
+            for _ in range(args.runs):
+                for name, command in tools:
+                    if name in failed:
+                        continue
                     try:
-                        samples.append(measure(command, os.path.join(args.workdir, "out")))
+                        samples[name].append(measure(command, os.path.join(args.workdir, "out")))
                     except RuntimeError as e:
                         print(f"{name}: {e}", file=sys.stderr)
-                        break
-                if samples:
-                    results[name] = [statistics.median(v) for v in zip(*samples)]
-                    print(f"{size} {path} {name}: {results[name]}", file=sys.stderr)
-            ours = results.get("dicomizer")
+                        failed.add(name)
+            results = {}
+            for name, runs in samples.items():
+                if runs and name not in failed:
+                    results[name] = [statistics.median(v) for v in zip(*runs)]
+                    print(f"{size} {path} {name}: {results[name]} (walls {[r[0] for r in runs]})", file=sys.stderr)
+            ours = samples.get("dicomizer") if "dicomizer" in results else None
             label = f"{w}x{h} ({w * h / 1e6:.0f} MP)"
             for name, (wall, cpu, rss, mib) in results.items():
-                ratio = f"{wall / ours[0]:.2f}x" if ours and not name.startswith("dicomizer") else ""
+                ratio = ""
+                if ours and not name.startswith("dicomizer"):
+                    ratio = f"{statistics.median(peer[0] / own[0] for peer, own in zip(samples[name], ours)):.2f}x"
                 # The source pyramid decodes nothing: the codec floor does not apply to it.
                 versus_floor = f"{wall / floor_seconds:.2f}x" if floor_seconds and "--pyramid source" not in name else ""
                 rows.append((label, path, name, f"{wall:.2f}", f"{cpu:.2f}", f"{rss:.0f}", f"{mib:.0f}", ratio, versus_floor))
