@@ -25,16 +25,22 @@ public final class Part10Writer {
     /// Fragment offsets at or above this use the Extended Offset Table (tests lower it).
     let extendedOffsetThreshold: UInt64
     public private(set) var usedExtendedOffsetTable = false
+    /// Whether to write around the page cache (see `OutputFile`).
+    private let direct: Bool
+    /// Whether the file is being written around the page cache: asked for, and taken by the file system.
+    public var writesAroundPageCache: Bool { file.direct }
 
     /// `dataSet` must hold everything but pixel data; `frameLength` is needed for uncompressed frames.
     public init(path: String, dataSet: DataSet, sopInstanceUID: String, transferSyntax: TransferSyntax,
-                frameCount: Int, nativeFrameLength: Int = 0, extendedOffsetThreshold: UInt64 = UInt64(UInt32.max)) throws {
+                frameCount: Int, nativeFrameLength: Int = 0, extendedOffsetThreshold: UInt64 = UInt64(UInt32.max),
+                direct: Bool = true) throws {
         self.path = path
         self.transferSyntax = transferSyntax
         self.frameCount = frameCount
         self.dataSet = dataSet
         self.nativeFrameLength = nativeFrameLength
         self.extendedOffsetThreshold = extendedOffsetThreshold
+        self.direct = direct
         let sopClass = dataSet.string(.sopClassUID) ?? UID.vlWholeSlideMicroscopyImageStorage
         let meta = Part10Writer.fileMeta(sopClassUID: sopClass, sopInstanceUID: sopInstanceUID, transferSyntax: transferSyntax)
         self.meta = meta
@@ -48,7 +54,7 @@ public final class Part10Writer {
                 throw OutputError(path: path, reason: "uncompressed pixel data of \(total) bytes exceeds the 4 GiB a DICOM element can hold; use a compressed transfer syntax")
             }
         }
-        file = try OutputFile(destination: path)
+        file = try OutputFile(destination: path, direct: direct)
         do {
             try writeHeader(to: file, extendedTable: false)
         } catch {
@@ -172,7 +178,7 @@ public final class Part10Writer {
         try file.flush()
         let source = file
         let sourceFirstFragment = firstFragmentPosition
-        let target = try OutputFile(destination: path, variant: "-extended")
+        let target = try OutputFile(destination: path, variant: "-extended", direct: direct)
         do {
             try writeHeader(to: target, extendedTable: true)
             guard let input = FileHandle(forReadingAtPath: source.temporaryPath) else {

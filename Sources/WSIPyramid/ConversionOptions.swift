@@ -47,6 +47,9 @@ public struct ConversionOptions: Sendable, Codable {
     public var includeThumbnail = true
     public var metadata = WSIMetadata()
     public var overwrite = false
+    /// Write the instances around the page cache (O_DIRECT) where the file system takes it; false writes
+    /// through it (see `OutputFile` for why around is the default).
+    public var directWrites = true
     /// Fragment offsets from which the Extended Offset Table is used (lowered by tests).
     public var extendedOffsetThreshold = UInt64(UInt32.max)
 

@@ -15,6 +15,8 @@ public struct ConversionReport: Codable, Sendable {
         public var copiedFrames: Int
         public var bytes: Int
         public var extendedOffsetTable: Bool
+        /// Written around the page cache (O_DIRECT).
+        public var directWrites: Bool
     }
 
     public var input: String

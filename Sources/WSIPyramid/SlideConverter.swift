@@ -135,7 +135,8 @@ public final class SlideConverter {
                 let writer = try Part10Writer(
                     path: folder.file("level-\(index).dcm"), dataSet: builder.dataSet(for: description, sopInstanceUID: uid),
                     sopInstanceUID: uid, transferSyntax: description.transferSyntax, frameCount: description.frameCount,
-                    nativeFrameLength: level.tileWidth * level.tileHeight * 3, extendedOffsetThreshold: options.extendedOffsetThreshold)
+                    nativeFrameLength: level.tileWidth * level.tileHeight * 3, extendedOffsetThreshold: options.extendedOffsetThreshold,
+                    direct: options.directWrites)
                 levels.append(LevelState(index: index, width: level.width, height: level.height, tileHeight: level.tileHeight,
                                          writer: writer, description: description, computed: index > pass, background: props.background))
             }
@@ -247,7 +248,8 @@ public final class SlideConverter {
                 let writer = try Part10Writer(
                     path: folder.file("\(kind.rawValue).dcm"), dataSet: builder.dataSet(for: description, sopInstanceUID: uid),
                     sopInstanceUID: uid, transferSyntax: description.transferSyntax, frameCount: 1,
-                    nativeFrameLength: image.byteCount, extendedOffsetThreshold: options.extendedOffsetThreshold)
+                    nativeFrameLength: image.byteCount, extendedOffsetThreshold: options.extendedOffsetThreshold,
+                    direct: options.directWrites)
                 do {
                     try writer.append(frame: try codec.encode(image))
                     var ratios = description.lossyCompression?.ratios
@@ -512,7 +514,7 @@ public final class SlideConverter {
             file: (writer.path as NSString).lastPathComponent, kind: d.flavor.name, level: level, width: d.totalWidth, height: d.totalHeight,
             tileWidth: d.tileWidth, tileHeight: d.tileHeight, frames: d.frameCount, transferSyntax: d.transferSyntax.rawValue,
             photometricInterpretation: d.photometricInterpretation, copiedFrames: copied, bytes: bytes,
-            extendedOffsetTable: writer.usedExtendedOffsetTable)
+            extendedOffsetTable: writer.usedExtendedOffsetTable, directWrites: writer.writesAroundPageCache)
     }
 
     static func now() -> DateParts {

@@ -27,6 +27,8 @@ struct ConversionFlags: ParsableArguments {
     @Flag(help: "Do not write the label image.") var noLabel = false
     @Flag(help: "Do not write the overview (macro) image.") var noOverview = false
     @Flag(help: "Do not write the thumbnail image.") var noThumbnail = false
+    @Flag(help: "Write the instances through the page cache; by default they are written around it (O_DIRECT) where the file system allows, since nothing reads them back during the conversion. For storage where direct writes are slow.")
+    var pageCache = false
 
     func validate() throws {
         if let levels, levels < 1 { throw ValidationError("--levels must be at least 1") }
@@ -50,6 +52,7 @@ struct ConversionFlags: ParsableArguments {
         options.includeLabel = !noLabel
         options.includeOverview = !noOverview
         options.includeThumbnail = !noThumbnail
+        options.directWrites = !pageCache
         if let metadata { options.metadata = try loadMetadata(metadata) }
     }
 }

@@ -58,6 +58,16 @@ struct ConversionInteropTests {
         #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
         #expect(verdict.mad["level0"] == 0)
 
+        // Written around the page cache (the test machine's file system takes O_DIRECT); with --page-cache
+        // through it, and the same frames either way.
+        #expect(report.instances.allSatisfy { $0.directWrites })
+        let cached = dir.appendingPathComponent("cached").path
+        #expect(try convert(slide, to: cached, ["--page-cache"]).instances.allSatisfy { !$0.directWrites })
+        for name in TestSupport.instances(in: out) {
+            let a = try DICOMFile(path: out + "/" + name), b = try DICOMFile(path: cached + "/" + name)
+            #expect(a.numberOfFrames == b.numberOfFrames && (0..<a.numberOfFrames).allSatisfy { a.frame($0) == b.frame($0) }, "\(name)")
+        }
+
         // Copied frames equal the source's tiles with JPEGTables merged in (and the Adobe marker added).
         let source = try TiledTIFFSource(path: slide)
         let raw = try #require(source.rawTiles)
@@ -448,6 +458,7 @@ struct ConversionReportView: Decodable {
         var photometricInterpretation: String
         var copiedFrames: Int
         var extendedOffsetTable: Bool
+        var directWrites: Bool
     }
     var format: String
     var instances: [Instance]
