@@ -113,6 +113,7 @@ final class OutputFile {
     /// are still staged, else in the file, whole blocks read, changed and written back.
     func patch(_ bytes: [UInt8], at offset: UInt64) throws {
         precondition(offset + UInt64(bytes.count) <= position, "patching bytes not yet written")
+        guard !bytes.isEmpty else { return }
         try bytes.withUnsafeBytes { raw in
             let end = offset + UInt64(raw.count)
             if end > stagedOffset {
