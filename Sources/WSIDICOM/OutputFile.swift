@@ -30,7 +30,7 @@ public enum TemporaryFileName {
 /// instances are written once and not read back by the conversion, so caching them only costs: the
 /// kernel copies every byte into freshly allocated cache pages, and on virtual machines whose free
 /// memory goes back to the host (virtio-balloon free page reporting) each of those pages faults in the
-/// host first. Measured here: 500 MB written buffered took 4-5 s of system time, with O_DIRECT 0.06 s.
+/// host first. Measured here: 500 MB written buffered took 2.7-5.1 s of system time, with O_DIRECT 0.06 s.
 /// It also keeps a batch of many slides from evicting the page cache of everything else.
 final class OutputFile {
     let destination: String
