@@ -31,6 +31,15 @@ struct ConversionInteropTests {
         report.instances.filter { $0.kind == "volume" }.sorted { $0.level! < $1.level! }
     }
 
+    /// Two output folders hold the same instances with the same frames.
+    func expectSameFrames(_ first: String, _ second: String) throws {
+        #expect(TestSupport.instances(in: first) == TestSupport.instances(in: second))
+        for name in TestSupport.instances(in: first) {
+            let a = try DICOMFile(path: first + "/" + name), b = try DICOMFile(path: second + "/" + name)
+            #expect(a.numberOfFrames == b.numberOfFrames && (0..<a.numberOfFrames).allSatisfy { a.frame($0) == b.frame($0) }, "\(name)")
+        }
+    }
+
     /// Frames of a level equal to the source's tiles (col, row) as they are (fragments padded to an even length).
     func expectCopied(_ dicom: DICOMFile, from raw: any RawTileSource, across: Int, tiles: [(Int, Int)]) throws {
         for (col, row) in tiles {
@@ -63,10 +72,7 @@ struct ConversionInteropTests {
         #expect(report.instances.allSatisfy { $0.directWrites })
         let cached = dir.appendingPathComponent("cached").path
         #expect(try convert(slide, to: cached, ["--page-cache"]).instances.allSatisfy { !$0.directWrites })
-        for name in TestSupport.instances(in: out) {
-            let a = try DICOMFile(path: out + "/" + name), b = try DICOMFile(path: cached + "/" + name)
-            #expect(a.numberOfFrames == b.numberOfFrames && (0..<a.numberOfFrames).allSatisfy { a.frame($0) == b.frame($0) }, "\(name)")
-        }
+        try expectSameFrames(out, cached)
 
         // Copied frames equal the source's tiles with JPEGTables merged in (and the Adobe marker added).
         let source = try TiledTIFFSource(path: slide)
@@ -83,6 +89,23 @@ struct ConversionInteropTests {
         #expect(summary.numberOfFrames == 35 && summary.fragments == 35)
         #expect(summary.totalPixelMatrixColumns == 1500 && summary.totalPixelMatrixRows == 1100)
         #expect(withUnsafeBytes(of: summary.sopClassUID) { text($0) } == UID.vlWholeSlideMicroscopyImageStorage)
+    }
+
+    @Test("An output file system that refuses O_DIRECT (ramfs) gets ordinary writes and the same instances",
+          .enabled(if: TestSupport.isRoot, "mounting needs root"))
+    func outputWithoutDirectIO() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir)
+        let mount = dir.appendingPathComponent("ram").path
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        guard try TestSupport.run("/bin/mount", ["-t", "ramfs", "ramfs", mount]).status == 0 else { return }
+        defer { _ = try? TestSupport.run("/bin/umount", [mount]) }
+        let report = try convert(slide, to: mount + "/out")
+        #expect(!report.instances.isEmpty && report.instances.allSatisfy { !$0.directWrites })
+        let reference = dir.appendingPathComponent("reference").path
+        #expect(try convert(slide, to: reference).instances.allSatisfy { $0.directWrites })
+        try expectSameFrames(mount + "/out", reference)
     }
 
     @Test("--pyramid source: the scanner's 4x levels copied byte for byte, dyadic levels computed below them, all valid")
