@@ -111,10 +111,8 @@ struct BadInputTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir)
-        let mount = dir.appendingPathComponent("ro").path
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        guard try TestSupport.run("/bin/mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mount]).status == 0 else { return }
-        defer { _ = try? TestSupport.run("/bin/umount", [mount]) }
+        guard let mount = try TestSupport.mount("tmpfs", options: "ro,size=1m", in: dir, name: "ro") else { return }
+        defer { TestSupport.unmount(mount) }
         try expectFailure([slide], output: mount, mentions: ["not writable"])
     }
 
@@ -123,10 +121,8 @@ struct BadInputTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, width: 1500, height: 1100)
-        let mount = dir.appendingPathComponent("small").path
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        guard try TestSupport.run("/bin/mount", ["-t", "tmpfs", "-o", "size=200k", "tmpfs", mount]).status == 0 else { return }
-        defer { _ = try? TestSupport.run("/bin/umount", [mount]) }
+        guard let mount = try TestSupport.mount("tmpfs", options: "size=200k", in: dir, name: "small") else { return }
+        defer { TestSupport.unmount(mount) }
         try expectFailure([slide], output: mount + "/out", mentions: ["No space left on device"])
         // Nothing is left behind at all, temporary files included.
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: mount + "/out")) ?? []).isEmpty)

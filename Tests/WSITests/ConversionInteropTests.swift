@@ -97,10 +97,8 @@ struct ConversionInteropTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir)
-        let mount = dir.appendingPathComponent("ram").path
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        guard try TestSupport.run("/bin/mount", ["-t", "ramfs", "ramfs", mount]).status == 0 else { return }
-        defer { _ = try? TestSupport.run("/bin/umount", [mount]) }
+        guard let mount = try TestSupport.mount("ramfs", in: dir, name: "ram") else { return }
+        defer { TestSupport.unmount(mount) }
         let report = try convert(slide, to: mount + "/out")
         #expect(!report.instances.isEmpty && report.instances.allSatisfy { !$0.directWrites })
         let reference = dir.appendingPathComponent("reference").path

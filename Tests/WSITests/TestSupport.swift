@@ -70,6 +70,19 @@ enum TestSupport {
     }
 
     static var isRoot: Bool { getuid() == 0 }
+
+    /// Mounts a file system of `type` (with mount `options`) on a new folder `name` in `dir` (root only) and
+    /// returns its path, or nil when it cannot be mounted here; `unmount` takes it down.
+    static func mount(_ type: String, options: String? = nil, in dir: URL, name: String) throws -> String? {
+        let path = dir.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let arguments = ["-t", type] + (options.map { ["-o", $0] } ?? []) + [type, path]
+        return try run("/bin/mount", arguments).status == 0 ? path : nil
+    }
+
+    static func unmount(_ path: String) {
+        _ = try? run("/bin/umount", [path])
+    }
 }
 
 /// The interop checker's verdict (Tests/interop/check_output.py).
