@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C wrappers: one per native library, nothing else in them.
@@ -73,11 +74,18 @@ let package = Package(
             name: "WSITileService",
             dependencies: ["WSIDICOM", "WSICodecs", .product(name: "Logging", package: "swift-log")]
         ),
-        // The tile service's HTTP routes and the standalone server (Hummingbird).
+        // The route table every host mounts: HTTP-independent requests and answers.
+        .target(
+            name: "WSIRoutes",
+            dependencies: ["WSITileService", "WSIDICOM", "WSICodecs", .product(name: "Logging", package: "swift-log")]
+        ),
+        // `dicomizer serve`: the route table on Hummingbird.
         .target(
             name: "WSITileServer",
             dependencies: [
-                "WSITileService", "WSIDICOM", "WSICodecs",
+                "WSIRoutes", "WSITileService", "WSIDICOM", "WSICodecs",
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "WSITests",
             dependencies: [
-                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "CJPEGLib", "WSITileService", "WSITileServer", "WSIBatch", "WSIExport",
+                "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "CJPEGLib", "WSITileService", "WSITileServer", "WSIRoutes", "WSIBatch", "WSIExport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/WSITests"

@@ -10,7 +10,7 @@
   if (!id) { title.textContent = "No slide chosen"; return; }
   let slide;
   try {
-    slide = await api(`/api/slides/${encodeURIComponent(id)}`);
+    slide = await api(`api/slides/${encodeURIComponent(id)}`);
   } catch (e) {
     title.textContent = `Cannot open slide: ${e.message}`;
     return;
@@ -40,12 +40,12 @@
       const factor = 2 ** (maxZoom - coords.z);
       const level = stored.get(factor);
       if (level && level.tileWidth === tile) {
-        return withToken(`/api/slides/${slide.id}/tiles/${level.level}/${coords.x}/${coords.y}`);
+        return withToken(`api/slides/${slide.id}/tiles/${level.level}/${coords.x}/${coords.y}`);
       }
       const x = coords.x * tile * factor, y = coords.y * tile * factor;
       const w = Math.min(tile * factor, slide.width - x), h = Math.min(tile * factor, slide.height - y);
       const outW = Math.max(1, Math.round(w / factor));
-      return withToken(`/iiif/${slide.id}/${x},${y},${w},${h}/${outW},/0/default.jpg`);
+      return withToken(`iiif/${slide.id}/${x},${y},${w},${h}/${outW},/0/default.jpg`);
     },
   });
   const layer = new SlideLayer("", {
@@ -94,7 +94,7 @@
       const box = L.DomUtil.create("div", "navigator");
       const img = L.DomUtil.create("img", "", box);
       img.alt = "overview";
-      img.src = withToken(slide.links.thumbnail || `/iiif/${slide.id}/full/!200,200/0/default.jpg`);
+      img.src = withToken(slide.links.thumbnail || `iiif/${slide.id}/full/!200,200/0/default.jpg`);
       this.view = L.DomUtil.create("div", "view", box);
       this.img = img;
       L.DomEvent.disableClickPropagation(box);

@@ -96,7 +96,7 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
               let (id, level, col, row) = Self.tileAddress(request.uri) else { return nil }
         if let token = settings.token, request.headers.first(name: "authorization") != "Bearer \(token)" { return nil }
         if let accept = request.headers.first(name: "accept"), accept.contains("image/png"), !accept.contains("image/jpeg") { return nil }
-        guard let slide = service.library.slide(id) else { return nil }
+        guard let slide = service.store.slide(id) else { return nil }
         return service.readyTile(slide: slide, level: level, col: col, row: row)
     }
 

@@ -1,8 +1,12 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
 import ServiceLifecycle
+import NIOCore
+import NIOFoundationCompat
+import WSIRoutes
 import WSITileService
 
 /// Settings of a standalone tile server (`dicomizer serve`).
@@ -21,26 +25,19 @@ public struct TileServerConfiguration: Sendable {
     public var leafletRoot: String? = "/usr/share/javascript/leaflet"
     public var rescanInterval: Duration = .seconds(5)
     public var cacheBytes = 256 << 20
+    /// The URL clients reach the server at, for absolute links (IIIF ids); else taken from a plain Host header.
+    public var publicURL: String?
     public var logRequests = true
 
     public init(root: String) { self.root = root }
 }
 
-/// The tile service's HTTP face. `addRoutes` mounts every route on any Hummingbird router, so another
-/// Swift server can embed it; `makeApplication` builds the standalone server with its middleware and
-/// `TileFastPath` in front of the router for tiles that are ready to send.
+/// `dicomizer serve`: the shared route table (`TileRoutes`) mounted on Hummingbird's HTTP/1 server, with
+/// `TileFastPath` in front for tiles that are ready to send.
 public enum TileServer {
-    public static func addRoutes<Context: RequestContext>(to router: Router<Context>, service: TileService) {
-        SlideAPIRoutes(service: service).add(to: router)
-        OrthancRoutes(service: service).add(to: router)
-        IIIFRoutes(service: service).add(to: router)
-        DICOMwebRoutes(service: service).add(to: router)
-    }
-
-    /// Hummingbird's HTTP/1 server with `TileFastPath` in front of the router: tiles that are ready to
-    /// send (stored JPEG frames, cached images) are answered without the router. Pass it as `server:` to
-    /// an `Application` whose router has these routes (`addRoutes`); `token` and `corsOrigins` must match
-    /// the router's middleware.
+    /// Hummingbird's HTTP/1 server with `TileFastPath` in front of the responder: tiles that are ready to
+    /// send (stored JPEG frames, cached images) are answered without it. `token` and `corsOrigins` must
+    /// match the routes' settings.
     public static func http1(service: TileService, token: String? = nil, corsOrigins: [String] = [],
                              requestLogger: Logger? = nil) -> HTTPServerBuilder {
         let settings = TileFastPath.Settings(token: token, corsOrigins: corsOrigins, logger: requestLogger)
@@ -49,27 +46,27 @@ public enum TileServer {
         }
     }
 
+    public static func routeSettings(_ configuration: TileServerConfiguration) -> RouteSettings {
+        var settings = RouteSettings()
+        settings.token = configuration.token
+        settings.corsOrigins = configuration.corsOrigins
+        settings.webRoot = configuration.webRoot
+        settings.leafletRoot = configuration.leafletRoot
+        return settings
+    }
+
     public static func makeApplication(
         _ configuration: TileServerConfiguration, logger: Logger = Logger(label: "dicomizer.serve"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> (application: some ApplicationProtocol, service: TileService) {
         let library = SlideLibrary(root: configuration.root, logger: logger)
         library.rescan()
-        let service = TileService(library: library, cacheBytes: configuration.cacheBytes)
-        let router = Router()
-        if configuration.logRequests { router.add(middleware: LogRequestsMiddleware(.info)) }
-        if !configuration.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsMiddleware(origins: configuration.corsOrigins)) }
-        router.add(middleware: JSONErrorMiddleware())
-        if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
-        if let leaflet = configuration.leafletRoot, FileManager.default.fileExists(atPath: leaflet) {
-            router.add(middleware: FileMiddleware(leaflet, urlBasePath: "/vendor/leaflet", logger: logger))
-        }
-        if let web = configuration.webRoot {
-            router.add(middleware: FileMiddleware(web, searchForIndexHtml: true, logger: logger))
-        }
-        addRoutes(to: router, service: service)
+        let service = TileService(store: library, cacheBytes: configuration.cacheBytes)
+        let routes = TileRoutes(service: service, settings: routeSettings(configuration), logger: logger)
+        let responder = RouteResponder(routes: routes, publicURL: configuration.publicURL,
+                                       logger: configuration.logRequests ? logger : nil)
         let application = Application(
-            router: router,
+            responder: responder,
             server: http1(service: service, token: configuration.token, corsOrigins: configuration.corsOrigins,
                           requestLogger: configuration.logRequests ? logger : nil),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dicomizer"),
@@ -78,6 +75,31 @@ public enum TileServer {
             logger: logger
         )
         return (application, service)
+    }
+}
+
+/// Hands each Hummingbird request to the route table and copies the answer back.
+struct RouteResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let routes: TileRoutes
+    let publicURL: String?
+    let logger: Logger?
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        logger?.info("Request", metadata: ["hb.request.path": .string(request.uri.path), "hb.request.method": .string(request.method.rawValue)])
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+        }
+        let base = RouteRequest.baseURL(publicURL: publicURL, scheme: request.head.scheme, host: request.head.authority, mount: "")
+        let answer = routes.respond(RouteRequest(method: request.method.rawValue, path: request.uri.path,
+                                                 query: RouteRequest.parseQuery(request.uri.query), headers: headers, baseURL: base))
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(data: answer.body)))
     }
 }
 

@@ -5,7 +5,7 @@ import WSIDICOM
 /// The slides under one folder: found by scanning it recursively for DICOM WSI instances (ours and other
 /// converters'), indexed without loading pixel data, and kept current by rescanning, so new and removed
 /// files are picked up without a restart. Broken or non-WSI files are skipped with one logged warning.
-public final class SlideLibrary: @unchecked Sendable {
+public final class SlideLibrary: SlideStore, @unchecked Sendable {
     public let root: String
     private let logger: Logger
     private let lock = NSLock()
@@ -63,6 +63,11 @@ public final class SlideLibrary: @unchecked Sendable {
         let instances = next.values.filter { $0.file != nil }.count
         logger.info("indexed \(slides.count) slide\(slides.count == 1 ? "" : "s") from \(instances) instance\(instances == 1 ? "" : "s") under \(root)")
         return true
+    }
+
+    /// A frame of `file` could not be read (truncated or replaced): index it again at the next rescan.
+    public func frameReadFailed(_ file: DICOMFile) {
+        lock.withLock { _ = known.removeValue(forKey: file.path) }
     }
 
     /// Reads one file's header and frame index; nil (with a warning for broken DICOM) when it is not a WSI instance.

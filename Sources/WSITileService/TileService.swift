@@ -20,11 +20,15 @@ public enum TileServiceError: Error, CustomStringConvertible, Sendable {
     case notFound(String)
     case badRequest(String)
     case unsupported(String)
+    /// The client's Accept header names nothing we can produce.
+    case notAcceptable(String)
+    /// The work asked for is past the server's budget.
+    case tooLarge(String)
     case failed(String)
 
     public var description: String {
         switch self {
-        case .notFound(let m), .badRequest(let m), .unsupported(let m), .failed(let m): return m
+        case .notFound(let m), .badRequest(let m), .unsupported(let m), .notAcceptable(let m), .tooLarge(let m), .failed(let m): return m
         }
     }
 }
@@ -33,21 +37,22 @@ public enum TileServiceError: Error, CustomStringConvertible, Sendable {
 /// decoding); JPEG 2000 and uncompressed frames, and anything asked for as PNG, are decoded and encoded,
 /// and those results are kept in an LRU cache bounded in bytes.
 public final class TileService: Sendable {
-    public let library: SlideLibrary
+    /// Where the slides come from: a folder (`SlideLibrary`), or Orthanc.
+    public let store: any SlideStore
     let cache: LRUCache<String, EncodedImage>
     let quality: Int
     private let encoders: HandlePool<JPEGEncoder>
     private let decoders = HandlePool { JPEGDecoder() }
 
-    public init(library: SlideLibrary, cacheBytes: Int = 256 << 20, jpegQuality: Int = 90) {
-        self.library = library
+    public init(store: any SlideStore, cacheBytes: Int = 256 << 20, jpegQuality: Int = 90) {
+        self.store = store
         cache = LRUCache(capacity: cacheBytes)
         quality = jpegQuality
         encoders = HandlePool { JPEGEncoder(quality: jpegQuality, subsampling: .s420) }
     }
 
     public func slide(_ id: String) throws -> Slide {
-        guard let slide = library.slide(id) else { throw TileServiceError.notFound("no slide \(id)") }
+        guard let slide = store.slide(id) else { throw TileServiceError.notFound("no slide \(id)") }
         return slide
     }
 
@@ -64,7 +69,8 @@ public final class TileService: Sendable {
         let image = slide.levels[level]
         guard col < image.tilesAcross, row < image.tilesDown else { return nil }
         if image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
-            return EncodedImage(data: frame.file.frameData(frame.index), mediaType: "image/jpeg")
+            guard let data = try? frame.file.frameData(frame.index) else { return nil }
+            return EncodedImage(data: data, mediaType: "image/jpeg")
         }
         return cache.value(Self.cacheKey("\(slide.id)/\(level)", col: col, row: row, format: .jpeg))
     }
@@ -82,10 +88,21 @@ public final class TileService: Sendable {
             throw TileServiceError.notFound("no tile (\(col), \(row)); the image is \(image.tilesAcross) x \(image.tilesDown) tiles")
         }
         if format == .jpeg, image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
-            return EncodedImage(data: frame.file.frameData(frame.index), mediaType: "image/jpeg")
+            return EncodedImage(data: try frameData(frame.file, frame.index), mediaType: "image/jpeg")
         }
         return try cached(Self.cacheKey(key, col: col, row: row, format: format)) {
             try encode(decodedTile(of: image, col: col, row: row), format: format)
+        }
+    }
+
+    /// A stored frame's bytes; a file that changed or vanished since it was indexed is a failure the
+    /// store is told of (so it can index the file again), never a crash.
+    public func frameData(_ file: DICOMFile, _ index: Int) throws -> Data {
+        do {
+            return try file.frameData(index)
+        } catch {
+            store.frameReadFailed(file)
+            throw TileServiceError.failed("\(error)")
         }
     }
 
@@ -117,7 +134,7 @@ public final class TileService: Sendable {
         guard let frame = image.frame(col: col, row: row) else {
             return RGBImage(width: image.tileWidth, height: image.tileHeight, fill: .white)
         }
-        let bytes = [UInt8](frame.file.frameData(frame.index))
+        let bytes = [UInt8](try frameData(frame.file, frame.index))
         let decoded: RGBImage
         do {
             switch image.encoding {
@@ -132,7 +149,7 @@ public final class TileService: Sendable {
                 throw TileServiceError.unsupported("frames in transfer syntax \(syntax) cannot be decoded")
             }
         } catch let error as CodecError {
-            throw TileServiceError.failed("frame \(frame.index) of \(frame.file.path) is corrupt: \(error)")
+            throw TileServiceError.failed("frame \(frame.index + 1) of \(frame.file.path) is corrupt: \(error)")
         }
         if decoded.width == image.tileWidth && decoded.height == image.tileHeight { return decoded }
         return decoded.crop(x: 0, y: 0, width: image.tileWidth, height: image.tileHeight)

@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
             // Unbuffered, so scripts and tests waiting for this line see it at once.
             FileHandle.standardOutput.write(Data("dicomizer: serving \(folder) at http://\(host):\(port)/\n".utf8))
         }
-        FileHandle.standardOutput.write(Data("dicomizer: \(service.library.slides.count.counted("slide")) found\n".utf8))
+        FileHandle.standardOutput.write(Data("dicomizer: \(service.store.slides.count.counted("slide")) found\n".utf8))
         try await application.runService()
     }
 

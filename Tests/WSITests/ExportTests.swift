@@ -68,7 +68,7 @@ struct ExportTests {
         var result: [String: [[UInt8]]] = [:]
         for path in paths {
             let file = try DICOMFile(path: path)
-            result[file.dataSet.string(.sopInstanceUID) ?? path] = (0..<file.numberOfFrames).map { file.frame($0) }
+            result[file.dataSet.string(.sopInstanceUID) ?? path] = try (0..<file.numberOfFrames).map { try file.frame($0) }
         }
         return result
     }

@@ -58,7 +58,7 @@ struct MemoryBoundTests {
             let small = try DICOMFile(path: "\(outputs[0])/level-\(level).dcm")
             let large = try DICOMFile(path: "\(outputs[1])/level-\(level).dcm")
             #expect(small.numberOfFrames == large.numberOfFrames && small.numberOfFrames > 0)
-            let same = (0..<min(small.numberOfFrames, large.numberOfFrames)).allSatisfy { small.frameData($0) == large.frameData($0) }
+            let same = try (0..<min(small.numberOfFrames, large.numberOfFrames)).allSatisfy { try small.frameData($0) == large.frameData($0) }
             #expect(same, "level \(level) differs between windows")
         }
     }

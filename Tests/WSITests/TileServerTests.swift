@@ -72,7 +72,7 @@ struct TileServerTests {
     func routes() async throws {
         let fixture = try Self.fixture.get()
         try await withServer(root: fixture.served) { client, service in
-            let slides = service.library.slides
+            let slides = service.store.slides
             // Four slides: broken files are skipped and the server keeps going.
             #expect(slides.count == 4)
             func folder(_ slide: Slide) -> String { URL(fileURLWithPath: slide.levels[0].files[0].path).deletingLastPathComponent().lastPathComponent }
@@ -97,7 +97,7 @@ struct TileServerTests {
                 let frame = try #require(level0.frame(col: 2, row: 1), "\(name): no frame for tile (2, 1)")
                 let tile = try await client.execute(uri: "/api/slides/\(slide.id)/tiles/0/2/1", method: .get)
                 #expect(tile.status == .ok && tile.headers[.contentType] == "image/jpeg", "\(name)")
-                #expect(Data(buffer: tile.body) == frame.file.frameData(frame.index), "\(name): tile differs from its frame")
+                #expect(Data(buffer: tile.body) == (try frame.file.frameData(frame.index)), "\(name): tile differs from its frame")
 
                 // Decoded (PNG) tile against OpenSlide's reading of the same region.
                 let png = try await client.execute(uri: "/api/slides/\(slide.id)/tiles/0/2/1?format=png", method: .get)
@@ -146,7 +146,7 @@ struct TileServerTests {
                         method: .get, headers: [.accept: accept])
                     #expect(frames.status == .ok, "\(name): frames with Accept \(accept)")
                     let body = Data(buffer: frames.body)
-                    #expect(body.range(of: frame.file.frameData(frame.index)) != nil, "\(name): multipart body lacks the frame")
+                    #expect(body.range(of: try frame.file.frameData(frame.index)) != nil, "\(name): multipart body lacks the frame")
                     #expect(frames.headers[.contentType]?.hasPrefix("multipart/related") == true)
                 }
             }
@@ -211,7 +211,7 @@ struct TileServerTests {
     func viewerInBrowser() async throws {
         let fixture = try Self.fixture.get()
         try await withServer(root: fixture.served) { client, service in
-            let slide = try #require(service.library.slides.first { $0.levels[0].files[0].path.contains("/ours/") })
+            let slide = try #require(service.store.slides.first { $0.levels[0].files[0].path.contains("/ours/") })
             let port = try #require(client.port)
             let artifacts = TestSupport.repositoryRoot.appendingPathComponent("test-artifacts")
             try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
@@ -228,7 +228,7 @@ struct TileServerTests {
     func tokenAndCORS() async throws {
         let fixture = try Self.fixture.get()
         try await withServer(root: fixture.served, token: "s3cret", cors: ["https://viewer.example"]) { client, service in
-            let id = try #require(service.library.slides.first?.id)
+            let id = try #require(service.store.slides.first?.id)
             #expect(try await client.execute(uri: "/api/slides", method: .get).status == .unauthorized)
             #expect(try await client.execute(uri: "/api/slides/\(id)/tiles/0/0/0", method: .get, headers: [.authorization: "Bearer wrong"]).status == .unauthorized)
             #expect(try await client.execute(uri: "/api/slides", method: .get, headers: [.authorization: "Bearer s3cret"]).status == .ok)
@@ -255,9 +255,9 @@ struct TileServerTests {
 
         let fixture = try Self.fixture.get()
         try await withServer(root: fixture.served, token: "s3cret", cors: ["https://viewer.example"]) { client, service in
-            let slide = try #require(service.library.slides.first { $0.levels[0].encoding == .jpeg })
+            let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
             let frame = try #require(slide.levels[0].frame(col: 1, row: 0))
-            let stored = frame.file.frameData(frame.index)
+            let stored = try frame.file.frameData(frame.index)
             let auth = "Authorization: Bearer s3cret\r\nHost: test\r\n"
             // Pipelined on one connection: a request for the router, then tiles, then one closing the connection.
             // Without the ordering guard the tile would overtake the slide's JSON.

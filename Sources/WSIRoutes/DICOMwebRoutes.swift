@@ -1,6 +1,4 @@
 import Foundation
-import Hummingbird
-import NIOCore
 import WSICodecs
 import WSIDICOM
 import WSITileService
@@ -11,39 +9,43 @@ struct DICOMwebRoutes {
     let service: TileService
     static let dicomJSON = "application/dicom+json"
 
-    func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/dicomweb/studies") { _, _ -> Response in
+    func add(to table: inout RouteTable) {
+        let routes = self
+        let service = service
+        table.get("/dicomweb/studies") { _, _ in
             var studies: [String: Slide] = [:]
-            for slide in service.library.slides { studies[slide.studyInstanceUID] = studies[slide.studyInstanceUID] ?? slide }
-            return HTTP.json(studies.values.map { summary(of: $0.files[0].dataSet, tags: Self.studyTags) }, contentType: Self.dicomJSON)
+            for slide in service.store.slides { studies[slide.studyInstanceUID] = studies[slide.studyInstanceUID] ?? slide }
+            return .json(studies.values.map { routes.summary(of: $0.files[0].dataSet, tags: Self.studyTags) }, contentType: Self.dicomJSON)
         }
-        router.get("/dicomweb/studies/:study/series") { _, context -> Response in
-            let study = try HTTP.parameter(context, "study")
-            let series = service.library.slides.filter { $0.studyInstanceUID == study }
+        table.get("/dicomweb/studies/:study/series") { _, parameters in
+            let study = try parameters.string("study")
+            let series = service.store.slides.filter { $0.studyInstanceUID == study }
             guard !series.isEmpty else { throw TileServiceError.notFound("no study \(study)") }
-            return HTTP.json(series.map { summary(of: $0.files[0].dataSet, tags: Self.seriesTags) }, contentType: Self.dicomJSON)
+            return .json(series.map { routes.summary(of: $0.files[0].dataSet, tags: Self.seriesTags) }, contentType: Self.dicomJSON)
         }
-        router.get("/dicomweb/studies/:study/series/:series/instances") { _, context -> Response in
-            let slide = try series(context)
-            return HTTP.json(slide.files.map { summary(of: $0.dataSet, tags: Self.instanceTags) }, contentType: Self.dicomJSON)
+        table.get("/dicomweb/studies/:study/series/:series/instances") { _, parameters in
+            let slide = try routes.series(parameters)
+            return .json(slide.files.map { routes.summary(of: $0.dataSet, tags: Self.instanceTags) }, contentType: Self.dicomJSON)
         }
-        router.get("/dicomweb/studies/:study/series/:series/metadata") { _, context -> Response in
-            let slide = try series(context)
-            return HTTP.json(slide.files.map { metadata($0) }, contentType: Self.dicomJSON)
+        table.get("/dicomweb/studies/:study/series/:series/metadata") { _, parameters in
+            let slide = try routes.series(parameters)
+            return .json(slide.files.map { routes.metadata($0) }, contentType: Self.dicomJSON)
         }
-        router.get("/dicomweb/studies/:study/series/:series/instances/:instance/metadata") { _, context -> Response in
-            let file = try instance(context)
-            return HTTP.json([metadata(file)], contentType: Self.dicomJSON)
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/metadata") { _, parameters in
+            .json([routes.metadata(try routes.instance(parameters))], contentType: Self.dicomJSON)
         }
-        router.get("/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames") { request, context -> Response in
-            let file = try instance(context)
-            let list = try HTTP.parameter(context, "frames").split(separator: ",").map { part -> Int in
-                guard let n = Int(part), n >= 1, n <= file.numberOfFrames else {
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames") { request, parameters in
+            let file = try routes.instance(parameters)
+            let parts = try parameters.string("frames").split(separator: ",", omittingEmptySubsequences: false)
+            guard parts.count <= 1000 else { throw TileServiceError.badRequest("at most 1000 frames per request") }
+            let list = try parts.map { part -> Int in
+                guard let n = Int(part) else { throw TileServiceError.badRequest("frame numbers must be integers: '\(part)'") }
+                guard n >= 1, n <= file.numberOfFrames else {
                     throw TileServiceError.notFound("frame \(part) does not exist (1 to \(file.numberOfFrames))")
                 }
                 return n
             }
-            return try frames(file, numbers: list, accept: request.headers[.accept] ?? "*/*")
+            return try routes.frames(file, numbers: list, accept: request.header("accept") ?? "*/*")
         }
     }
 
@@ -65,16 +67,16 @@ struct DICOMwebRoutes {
         return object
     }
 
-    func series(_ context: some RequestContext) throws -> Slide {
-        let study = try HTTP.parameter(context, "study")
-        let slide = try service.slide(try HTTP.parameter(context, "series"))
+    func series(_ parameters: RouteParameters) throws -> Slide {
+        let study = try parameters.string("study")
+        let slide = try service.slide(try parameters.string("series"))
         guard slide.studyInstanceUID == study else { throw TileServiceError.notFound("series \(slide.id) is not in study \(study)") }
         return slide
     }
 
-    func instance(_ context: some RequestContext) throws -> DICOMFile {
-        let uid = try HTTP.parameter(context, "instance")
-        guard let file = try series(context).files.first(where: { $0.dataSet.string(.sopInstanceUID) == uid }) else {
+    func instance(_ parameters: RouteParameters) throws -> DICOMFile {
+        let uid = try parameters.string("instance")
+        guard let file = try series(parameters).files.first(where: { $0.dataSet.string(.sopInstanceUID) == uid }) else {
             throw TileServiceError.notFound("no instance \(uid) in this series")
         }
         return file
@@ -82,7 +84,7 @@ struct DICOMwebRoutes {
 
     /// The stored bitstreams when the client accepts them (any type, `transfer-syntax=*`, or the stored
     /// media type); uncompressed samples when it asks for application/octet-stream with the default syntax.
-    func frames(_ file: DICOMFile, numbers: [Int], accept: String) throws -> Response {
+    func frames(_ file: DICOMFile, numbers: [Int], accept: String) throws -> RouteResponse {
         let stored = file.transferSyntaxUID
         let storedType: String
         switch stored {
@@ -97,7 +99,7 @@ struct DICOMwebRoutes {
         var syntax = stored
         var bodies: [Data]
         if wantsStored || storedType == "application/octet-stream" {
-            bodies = numbers.map { file.frameData($0 - 1) }
+            bodies = try numbers.map { try service.frameData(file, $0 - 1) }
         } else if accept.contains("application/octet-stream") {
             // Uncompressed, decoded server-side.
             guard let image = PyramidLookup.image(containing: file, in: service) else { throw TileServiceError.notFound("frame's level not found") }
@@ -108,7 +110,7 @@ struct DICOMwebRoutes {
             partType = "application/octet-stream"
             syntax = TransferSyntax.explicitVRLittleEndian.rawValue
         } else {
-            return HTTP.error(.notAcceptable, "frames are stored as \(storedType) (transfer syntax \(stored)); accept it, */* or transfer-syntax=*")
+            throw TileServiceError.notAcceptable("frames are stored as \(storedType) (transfer syntax \(stored)); accept it, */* or transfer-syntax=*")
         }
         let boundary = "dicomizer-\(UUID().uuidString)"
         var body = Data()
@@ -118,15 +120,14 @@ struct DICOMwebRoutes {
             body.append(Data("\r\n".utf8))
         }
         body.append(Data("--\(boundary)--\r\n".utf8))
-        return Response(status: .ok, headers: [.contentType: "multipart/related; type=\"\(partType)\"; boundary=\(boundary)"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return RouteResponse(status: 200, headers: [("Content-Type", "multipart/related; type=\"\(partType)\"; boundary=\(boundary)")], body: body)
     }
 }
 
 /// Finds where a frame of an instance sits in its slide's pyramid.
 enum PyramidLookup {
     static func image(containing file: DICOMFile, in service: TileService) -> TiledImage? {
-        guard let slide = service.library.slide(file.dataSet.string(.seriesInstanceUID) ?? "") else { return nil }
+        guard let slide = service.store.slide(file.dataSet.string(.seriesInstanceUID) ?? "") else { return nil }
         return (slide.levels + Array(slide.associated.values)).first { $0.files.contains { $0 === file } }
     }
 

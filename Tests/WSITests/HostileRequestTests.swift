@@ -1,0 +1,106 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WSIDICOM
+@testable import WSITileServer
+import WSITileService
+
+/// What an attacker sends, and what happens to files under a running server: the token is decided on
+/// the route that matched, a file changed under the server gives an error status and never a crash.
+@Suite("Hostile requests", .serialized)
+struct HostileRequestTests {
+    let server = TileServerTests()
+
+    @Test("Doubled slashes, dot segments and encoded slashes do not get past the token", arguments: [
+        "//api/slides", "/api//slides", "//api/slides/ID", "//wsi/tiles/ID/0/0/0", "//wsi/pyramids/ID", "//iiif/ID/info.json",
+        "//iiif/ID/full/max/0/default.jpg", "//dicomweb/studies", "//dicomweb/studies/STUDY/series/ID/metadata",
+        "//dicomweb/studies/STUDY/series/ID/instances/SOP/frames/1", "/api/slides/ID/tiles//0/0/0", "///api///slides///ID",
+        "/api/slides/ID/tiles/0/0/0?format=png",
+    ])
+    func tokenOnMatchedRoute(_ template: String) async throws {
+        let fixture = try TileServerTests.fixture.get()
+        try await server.withServer(root: fixture.served, token: "s3cret") { client, service in
+            let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
+            let sop = try #require(slide.levels[0].files[0].dataSet.string(.sopInstanceUID))
+            let path = template.replacingOccurrences(of: "STUDY", with: slide.studyInstanceUID)
+                .replacingOccurrences(of: "SOP", with: sop).replacingOccurrences(of: "ID", with: slide.id)
+            // As curl --path-as-is sends it: the raw bytes, no normalisation on the way.
+            let answers = try server.rawHTTP(port: try #require(client.port), "GET \(path) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            #expect(answers.first?.status == 401, "\(path) gave \(answers.first?.status ?? 0) without the token")
+            let allowed = try server.rawHTTP(port: try #require(client.port),
+                                             "GET \(path) HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n")
+            #expect(allowed.first?.status == 200, "\(path) gave \(allowed.first?.status ?? 0) with the token")
+        }
+    }
+
+    @Test("HEAD, a NUL in a file name, an empty frame list, and a hostile Host header")
+    func smallLeaks() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        try await server.withServer(root: fixture.served) { client, service in
+            let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
+            let head = try await client.execute(uri: "/api/slides/\(slide.id)/tiles/0/0/0", method: .head)
+            #expect(head.status == .ok && head.body.readableBytes == 0)
+            #expect(try await client.execute(uri: "/viewer.html%00.png", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/..%2F..%2Fetc%2Fpasswd", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/%2Fapi/slides", method: .get).status == .notFound)
+            let sop = try #require(slide.levels[0].files[0].dataSet.string(.sopInstanceUID))
+            let frames = try await client.execute(uri: "/dicomweb/studies/\(slide.studyInstanceUID)/series/\(slide.id)/instances/\(sop)/frames/,",
+                                                  method: .get)
+            #expect(frames.status == .badRequest)
+            let port = try #require(client.port)
+            let evil = try server.rawHTTP(port: port, "GET /iiif/\(slide.id)/info.json HTTP/1.1\r\nHost: evil.example\"><script>\r\nConnection: close\r\n\r\n")
+            let answer = try #require(evil.first)
+            let info = try #require(try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])
+            #expect((info["id"] as? String)?.hasPrefix("http://localhost/iiif/") == true, "\(info["id"] ?? "")")
+            #expect(try await client.execute(uri: "/api/slides", method: .post).status == .methodNotAllowed)
+        }
+    }
+
+    @Test("A served file truncated or overwritten while the server runs gives an error status, never a crash")
+    func changedFiles() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let root = try TestSupport.temporaryDirectory("changed")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for name in ["a", "b"] {
+            try FileManager.default.copyItem(atPath: fixture.served + "/ours", toPath: root.appendingPathComponent(name).path)
+        }
+        // Copies of one pyramid share its Series Instance UID: give b its own by converting again.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("b"))
+        let converted = try TestSupport.run(TestSupport.dicomizer, [fixture.svs, "-o", root.appendingPathComponent("b").path, "-q"])
+        try #require(converted.status == 0)
+        try await server.withServer(root: root.path) { client, service in
+            let slides = service.store.slides
+            try #require(slides.count == 2)
+            let victim = try #require(slides.first { $0.levels[0].files[0].path.contains("/a/") })
+            let other = try #require(slides.first { $0.id != victim.id })
+            let level0 = victim.levels[0].files[0].path
+            let last = victim.levels[0].tilesAcross * victim.levels[0].tilesDown - 1
+            let lastCol = last % victim.levels[0].tilesAcross, lastRow = last / victim.levels[0].tilesAcross
+            #expect(try await client.execute(uri: "/api/slides/\(victim.id)/tiles/0/\(lastCol)/\(lastRow)", method: .get).status == .ok)
+
+            // Truncated in place: the frames past the cut are gone.
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: level0)[.size] as? Int)
+            #expect(truncate(level0, off_t(size / 2)) == 0)
+            for uri in ["/api/slides/\(victim.id)/tiles/0/\(lastCol)/\(lastRow)", "/wsi/tiles/\(victim.id)/0/\(lastCol)/\(lastRow)",
+                        "/api/slides/\(victim.id)/tiles/0/\(lastCol)/\(lastRow)?format=png"] {
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == .internalServerError, "\(uri) gave \(response.status)")
+                #expect(!String(buffer: response.body).contains(root.path), "the error names a server path")
+            }
+            // Overwritten in place by another file (as cp does): an error or the right bytes, never other bytes.
+            let replacement = try Data(contentsOf: URL(fileURLWithPath: other.levels[0].files[0].path))
+            let handle = try #require(FileHandle(forWritingAtPath: level0))
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: replacement)
+            try handle.close()
+            let first = try await client.execute(uri: "/api/slides/\(victim.id)/tiles/0/0/0", method: .get)
+            #expect(first.status == .internalServerError || first.status == .notFound, "gave \(first.status)")
+
+            // The server is still up and the other slide serves.
+            let fine = try await client.execute(uri: "/api/slides/\(other.id)/tiles/0/0/0", method: .get)
+            #expect(try fine.status == .ok && Data(buffer: fine.body) == other.levels[0].frame(col: 0, row: 0).map { try $0.file.frameData($0.index) })
+        }
+    }
+}
