@@ -1,20 +1,61 @@
 import Foundation
 
 /// The DICOM JSON model (PS3.18 F.2) of a data set, for DICOMweb metadata responses. Bulk data (OB, OW,
-/// OV, UN, and pixel data) is left out, as a metadata response without bulk data URIs may.
+/// OV, UN, ...; pixel data is never in the data set) is left out, as a metadata response may, unless
+/// the caller gives `bulkDataURI`: then each non-empty binary element is a BulkDataURI the server
+/// answers, because viewers (dicom-microscopy-viewer) fetch the ICC profile that way and warn without it.
 public enum DICOMJSON {
-    public static func object(_ dataSet: DataSet) -> [String: Any] {
+    /// `bulkDataURI` maps an element's path (see `bulkData(in:path:)`) to the URI to put in the JSON.
+    public static func object(_ dataSet: DataSet, bulkDataURI: ((_ path: String) -> String)? = nil) -> [String: Any] {
+        object(dataSet, prefix: "", bulkDataURI: bulkDataURI)
+    }
+
+    static func object(_ dataSet: DataSet, prefix: String, bulkDataURI: ((String) -> String)?) -> [String: Any] {
         var out: [String: Any] = [:]
         for (tag, value) in dataSet.elements {
             let key = String(format: "%04X%04X", tag.group, tag.element)
             switch value {
             case .sequence(let items):
-                out[key] = ["vr": "SQ", "Value": items.map(object)] as [String: Any]
+                let objects = items.enumerated().map { object($0.element, prefix: "\(prefix)\(key)/\($0.offset)/", bulkDataURI: bulkDataURI) }
+                out[key] = ["vr": "SQ", "Value": objects] as [String: Any]
             case .bytes(let vr, let bytes):
-                if let element = element(vr: vr, bytes: bytes, dataSet: dataSet, tag: tag) { out[key] = element }
+                if isBulk(vr) {
+                    if let bulkDataURI, !bytes.isEmpty { out[key] = ["vr": vr.rawValue, "BulkDataURI": bulkDataURI(prefix + key)] }
+                } else if let element = element(vr: vr, bytes: bytes, dataSet: dataSet, tag: tag) {
+                    out[key] = element
+                }
             }
         }
         return out
+    }
+
+    static func isBulk(_ vr: VR) -> Bool {
+        switch vr {
+        case .OB, .OW, .OV, .OD, .OF, .OL, .UN, .SV, .UV: return true
+        default: return false
+        }
+    }
+
+    /// The bytes of the binary element at `path`, the inverse of the paths given to `bulkDataURI`:
+    /// tags (8 hex digits) and item indices (from 0) alternating, ending on a tag, such as
+    /// `["00480105", "0", "00282000"]` for the ICC profile of the first optical path. Nil for anything
+    /// else, so a path from a request can be passed as it is.
+    public static func bulkData(in dataSet: DataSet, path: [String]) -> [UInt8]? {
+        func tag(_ text: String) -> Tag? {
+            guard text.count == 8, let value = UInt32(text, radix: 16) else { return nil }
+            return Tag(UInt16(value >> 16), UInt16(value & 0xFFFF))
+        }
+        guard path.count % 2 == 1, path.count <= 15 else { return nil }
+        var current = dataSet
+        var index = 0
+        while index + 1 < path.count {
+            guard let sequence = tag(path[index]), let items = current.items(sequence),
+                  let item = Int(path[index + 1]), item >= 0, item < items.count else { return nil }
+            current = items[item]
+            index += 2
+        }
+        guard let last = tag(path[index]), case .bytes(let vr, let bytes)? = current[last], isBulk(vr) else { return nil }
+        return bytes
     }
 
     static func element(vr: VR, bytes: [UInt8], dataSet: DataSet, tag: Tag) -> [String: Any]? {
@@ -24,7 +65,7 @@ public enum DICOMJSON {
         var result: [String: Any] = ["vr": vr.rawValue]
         switch vr {
         case .OB, .OW, .OV, .OD, .OF, .OL, .UN, .SV, .UV:
-            return nil
+            return nil  // bulk data: see `object`
         case .US: result["Value"] = numbers(2) { Int(u16($0)) }
         case .SS: result["Value"] = numbers(2) { Int(Int16(bitPattern: u16($0))) }
         case .UL: result["Value"] = numbers(4) { Int(u32($0)) }

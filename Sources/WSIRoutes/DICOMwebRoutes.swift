@@ -3,8 +3,10 @@ import WSICodecs
 import WSIDICOM
 import WSITileService
 
-/// A DICOMweb WADO-RS / QIDO-RS subset for Slim-style viewers: study, series and instance searches,
-/// series metadata as DICOM JSON, and frames as multipart/related.
+/// The DICOMweb subset real WSI clients use (wsidicom, large_image, dicomweb-client, Slim): QIDO-RS
+/// searches at the three levels (`QIDOSearch`), metadata as DICOM JSON with the ICC profile as a
+/// BulkDataURI, bulk data, frames stored or transcoded on Accept (`WADOFrames`), rendered instances and
+/// frames (`WADORendered`), and whole instances (`WADORetrieve`). Mounted under `/dicomweb`.
 struct DICOMwebRoutes {
     let service: TileService
     static let dicomJSON = "application/dicom+json"
@@ -12,59 +14,90 @@ struct DICOMwebRoutes {
     func add(to table: inout RouteTable) {
         let routes = self
         let service = service
-        table.get("/dicomweb/studies") { _, _ in
-            var studies: [String: Slide] = [:]
-            for slide in service.store.slides { studies[slide.studyInstanceUID] = studies[slide.studyInstanceUID] ?? slide }
-            return .json(studies.values.map { routes.summary(of: $0.files[0].dataSet, tags: Self.studyTags) }, contentType: Self.dicomJSON)
-        }
-        table.get("/dicomweb/studies/:study/series") { _, parameters in
-            let study = try parameters.string("study")
-            let series = service.store.slides.filter { $0.studyInstanceUID == study }
-            guard !series.isEmpty else { throw TileServiceError.notFound("no study \(study)") }
-            return .json(series.map { routes.summary(of: $0.files[0].dataSet, tags: Self.seriesTags) }, contentType: Self.dicomJSON)
-        }
-        table.get("/dicomweb/studies/:study/series/:series/instances") { _, parameters in
-            let slide = try routes.series(parameters)
-            return .json(slide.files.map { routes.summary(of: $0.dataSet, tags: Self.instanceTags) }, contentType: Self.dicomJSON)
-        }
-        table.get("/dicomweb/studies/:study/series/:series/metadata") { _, parameters in
-            let slide = try routes.series(parameters)
-            return .json(slide.files.map { routes.metadata($0) }, contentType: Self.dicomJSON)
-        }
-        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/metadata") { _, parameters in
-            .json([routes.metadata(try routes.instance(parameters))], contentType: Self.dicomJSON)
-        }
-        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames") { request, parameters in
-            let file = try routes.instance(parameters)
-            let parts = try parameters.string("frames").split(separator: ",", omittingEmptySubsequences: false)
-            guard parts.count <= 1000 else { throw TileServiceError.badRequest("at most 1000 frames per request") }
-            let list = try parts.map { part -> Int in
-                guard let n = Int(part) else { throw TileServiceError.badRequest("frame numbers must be integers: '\(part)'") }
-                guard n >= 1, n <= file.numberOfFrames else {
-                    throw TileServiceError.notFound("frame \(part) does not exist (1 to \(file.numberOfFrames))")
-                }
-                return n
+        let frames = WADOFrames(service: service)
+        let rendered = WADORendered(service: service)
+        let retrieve = WADORetrieve(service: service)
+
+        // QIDO-RS.
+        func search(_ pattern: String, _ level: QIDOAttributes.Level) {
+            table.get(pattern) { request, parameters in
+                let query = try QIDOQuery(request.query, level: level)
+                let study = try parameters.optional("study")
+                let series = try parameters.optional("series")
+                let results = QIDOSearch(service: service, baseURL: request.baseURL).search(level, query: query, study: study, series: series)
+                return .json(results, contentType: Self.dicomJSON)
             }
-            return try routes.frames(file, numbers: list, accept: request.header("accept") ?? "*/*")
+        }
+        search("/dicomweb/studies", .study)
+        search("/dicomweb/series", .series)
+        search("/dicomweb/instances", .instance)
+        search("/dicomweb/studies/:study/series", .series)
+        search("/dicomweb/studies/:study/instances", .instance)
+        search("/dicomweb/studies/:study/series/:series/instances", .instance)
+
+        // Metadata.
+        table.get("/dicomweb/studies/:study/metadata") { request, parameters in
+            let slides = try routes.study(parameters)
+            return .json(slides.flatMap { slide in slide.files.map { routes.metadata($0, slide: slide, baseURL: request.baseURL) } },
+                         contentType: Self.dicomJSON)
+        }
+        table.get("/dicomweb/studies/:study/series/:series/metadata") { request, parameters in
+            let slide = try routes.series(parameters)
+            return .json(slide.files.map { routes.metadata($0, slide: slide, baseURL: request.baseURL) }, contentType: Self.dicomJSON)
+        }
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/metadata") { request, parameters in
+            let (slide, file) = try routes.instance(parameters)
+            return .json([routes.metadata(file, slide: slide, baseURL: request.baseURL)], contentType: Self.dicomJSON)
+        }
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/*") { request, parameters in
+            let (_, file) = try routes.instance(parameters)
+            return try retrieve.bulkData(file, path: parameters.rest, accept: request.header("accept"))
+        }
+
+        // Whole instances.
+        table.get("/dicomweb/studies/:study") { request, parameters in
+            try retrieve.instances(try routes.study(parameters).flatMap(\.files), accept: request.header("accept"))
+        }
+        table.get("/dicomweb/studies/:study/series/:series") { request, parameters in
+            try retrieve.instances(try routes.series(parameters).files, accept: request.header("accept"))
+        }
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance") { request, parameters in
+            try retrieve.instances([try routes.instance(parameters).1], accept: request.header("accept"))
+        }
+
+        // Frames and rendered images.
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames") { request, parameters in
+            let (_, file) = try routes.instance(parameters)
+            let numbers = try WADOFrames.frameNumbers(try parameters.string("frames"), file: file)
+            return try frames.frames(file, numbers: numbers, accept: request.header("accept"))
+        }
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/rendered") { request, parameters in
+            let (_, file) = try routes.instance(parameters)
+            let numbers = try WADOFrames.frameNumbers(try parameters.string("frames"), file: file)
+            guard numbers.count == 1, let number = numbers.first else { throw TileServiceError.badRequest("render one frame at a time") }
+            return try rendered.frame(file, number: number, accept: request.header("accept"))
+        }
+        table.get("/dicomweb/studies/:study/series/:series/instances/:instance/rendered") { request, parameters in
+            let (_, file) = try routes.instance(parameters)
+            return try rendered.instance(file, accept: request.header("accept"))
         }
     }
 
-    static let studyTags: [Tag] = [.specificCharacterSet, .studyDate, .studyTime, .accessionNumber, .referringPhysicianName, .patientName,
-                                   .patientID, .patientBirthDate, .patientSex, .studyInstanceUID, .studyID, .studyDescription]
-    static let seriesTags: [Tag] = [.specificCharacterSet, .modality, .seriesDescription, .studyInstanceUID, .seriesInstanceUID, .seriesNumber]
-    static let instanceTags: [Tag] = [.specificCharacterSet, .sopClassUID, .sopInstanceUID, .studyInstanceUID, .seriesInstanceUID, .instanceNumber,
-                                      .imageType, .rows, .columns, .numberOfFrames, .totalPixelMatrixColumns, .totalPixelMatrixRows]
-
-    func summary(of dataSet: DataSet, tags: [Tag]) -> [String: Any] {
-        var subset = DataSet()
-        for tag in tags { if let value = dataSet[tag] { subset[tag] = value } }
-        return DICOMJSON.object(subset)
-    }
-
-    func metadata(_ file: DICOMFile) -> [String: Any] {
-        var object = DICOMJSON.object(file.dataSet)
+    /// An instance's data set as DICOM JSON, with its transfer syntax, and binary elements (the ICC
+    /// profile) as absolute BulkDataURIs answered by the bulkdata route.
+    func metadata(_ file: DICOMFile, slide: Slide, baseURL: String) -> [String: Any] {
+        let sop = file.dataSet.string(.sopInstanceUID) ?? ""
+        let instanceURL = "\(baseURL)/dicomweb/studies/\(slide.studyInstanceUID)/series/\(slide.id)/instances/\(sop)"
+        var object = DICOMJSON.object(file.dataSet) { path in "\(instanceURL)/bulkdata/\(path)" }
         object["00020010"] = ["vr": "UI", "Value": [file.transferSyntaxUID]]
         return object
+    }
+
+    func study(_ parameters: RouteParameters) throws -> [Slide] {
+        let study = try parameters.string("study")
+        let slides = service.store.slides.filter { $0.studyInstanceUID == study }
+        guard !slides.isEmpty else { throw TileServiceError.notFound("no study \(study)") }
+        return slides
     }
 
     func series(_ parameters: RouteParameters) throws -> Slide {
@@ -74,53 +107,20 @@ struct DICOMwebRoutes {
         return slide
     }
 
-    func instance(_ parameters: RouteParameters) throws -> DICOMFile {
+    func instance(_ parameters: RouteParameters) throws -> (Slide, DICOMFile) {
         let uid = try parameters.string("instance")
-        guard let file = try series(parameters).files.first(where: { $0.dataSet.string(.sopInstanceUID) == uid }) else {
+        let slide = try series(parameters)
+        guard let file = slide.files.first(where: { $0.dataSet.string(.sopInstanceUID) == uid }) else {
             throw TileServiceError.notFound("no instance \(uid) in this series")
         }
-        return file
+        return (slide, file)
     }
+}
 
-    /// The stored bitstreams when the client accepts them (any type, `transfer-syntax=*`, or the stored
-    /// media type); uncompressed samples when it asks for application/octet-stream with the default syntax.
-    func frames(_ file: DICOMFile, numbers: [Int], accept: String) throws -> RouteResponse {
-        let stored = file.transferSyntaxUID
-        let storedType: String
-        switch stored {
-        case TransferSyntax.jpegBaseline.rawValue, TransferSyntax.jpegExtended.rawValue: storedType = "image/jpeg"
-        case TransferSyntax.jpeg2000.rawValue, TransferSyntax.jpeg2000Lossless.rawValue: storedType = "image/jp2"
-        default: storedType = "application/octet-stream"
-        }
-        let wantsStored = accept.contains("*/*") || accept.contains("transfer-syntax=*") || accept.contains(storedType)
-            || accept.contains("transfer-syntax=\(stored)") || accept.isEmpty || accept.contains("multipart/related; type=\"*\"")
-            || accept.contains("type=*")
-        var partType = storedType
-        var syntax = stored
-        var bodies: [Data]
-        if wantsStored || storedType == "application/octet-stream" {
-            bodies = try numbers.map { try service.frameData(file, $0 - 1) }
-        } else if accept.contains("application/octet-stream") {
-            // Uncompressed, decoded server-side.
-            guard let image = PyramidLookup.image(containing: file, in: service) else { throw TileServiceError.notFound("frame's level not found") }
-            bodies = try numbers.map { n in
-                let (col, row) = try PyramidLookup.position(of: n - 1, in: file, image: image)
-                return Data(try service.decodedTile(of: image, col: col, row: row).pixels)
-            }
-            partType = "application/octet-stream"
-            syntax = TransferSyntax.explicitVRLittleEndian.rawValue
-        } else {
-            throw TileServiceError.notAcceptable("frames are stored as \(storedType) (transfer syntax \(stored)); accept it, */* or transfer-syntax=*")
-        }
-        let boundary = "dicomizer-\(UUID().uuidString)"
-        var body = Data()
-        for part in bodies {
-            body.append(Data("--\(boundary)\r\nContent-Type: \(partType); transfer-syntax=\(syntax)\r\nContent-Length: \(part.count)\r\n\r\n".utf8))
-            body.append(part)
-            body.append(Data("\r\n".utf8))
-        }
-        body.append(Data("--\(boundary)--\r\n".utf8))
-        return RouteResponse(status: 200, headers: [("Content-Type", "multipart/related; type=\"\(partType)\"; boundary=\(boundary)")], body: body)
+extension RouteParameters {
+    /// A parameter the route may not have (nil), or a 400 when present and malformed.
+    func optional(_ name: String) throws -> String? {
+        values[name] == nil ? nil : try string(name)
     }
 }
 
@@ -129,14 +129,5 @@ enum PyramidLookup {
     static func image(containing file: DICOMFile, in service: TileService) -> TiledImage? {
         guard let slide = service.store.slide(file.dataSet.string(.seriesInstanceUID) ?? "") else { return nil }
         return (slide.levels + Array(slide.associated.values)).first { $0.files.contains { $0 === file } }
-    }
-
-    static func position(of frame: Int, in file: DICOMFile, image: TiledImage) throws -> (Int, Int) {
-        for row in 0..<image.tilesDown {
-            for col in 0..<image.tilesAcross {
-                if let ref = image.frame(col: col, row: row), ref.file === file, ref.index == frame { return (col, row) }
-            }
-        }
-        throw TileServiceError.notFound("frame \(frame + 1) is not placed in the pyramid")
     }
 }
