@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "WSIPyramid", targets: ["WSIPyramid"]),
         .library(name: "WSITileService", targets: ["WSITileService"]),
         .library(name: "WSITileServer", targets: ["WSITileServer"]),
+        // The Orthanc plugin: load .build/release/libDicomizerOrthanc.so with "Plugins" in Orthanc's configuration.
+        .library(name: "DicomizerOrthanc", type: .dynamic, targets: ["DicomizerOrthanc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +50,9 @@ let package = Package(
         // Interposes Cairo's cairo_set_operator so OpenSlide's level-0 reads composite through pixman's 8-bit
         // path instead of its floating-point SATURATE (see include/openslide_compositing.h).
         .target(name: "COpenSlideCompositing", linkerSettings: [.linkedLibrary("dl")]),
+
+        // Orthanc's plugin SDK header (Debian orthanc-dev); header only, nothing to link.
+        .systemLibrary(name: "COrthancPlugin", providers: [.apt(["orthanc-dev"])]),
 
         // prctl for the batch's child processes (variadic in C, so not callable from Swift) and mallopt.
         .target(name: "CProcessControl"),
@@ -95,6 +100,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The route table mounted in Orthanc: a store over Orthanc's series, the index worker, the REST host.
+        .target(
+            name: "WSIOrthanc",
+            dependencies: ["COrthancPlugin", "WSIRoutes", "WSITileService", "WSIDICOM", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The plugin's entry points. The Swift runtime is linked in statically so that Orthanc loads it
+        // on a machine without the Swift toolchain.
+        .target(
+            name: "DicomizerOrthanc",
+            dependencies: ["WSIOrthanc", "COrthancPlugin"],
+            // Foundation's static archives depend on each other in a cycle the link order does not
+            // follow for a shared library: name them again after the objects that need them.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])] + [
+                "Foundation", "FoundationInternationalization", "FoundationEssentials", "_FoundationCollections",
+                "CoreFoundation", "_FoundationICU", "_FoundationCShims",
+            ].map { .linkedLibrary($0) }
         ),
         .executableTarget(
             name: "dicomizer",

@@ -7,7 +7,8 @@ set -euo pipefail
 
 APT_PACKAGES=(
   pkg-config libopenslide-dev libtiff-dev libjpeg-dev libturbojpeg0-dev libopenjp2-7-dev libdcmtk-dev libpng-dev
-  dicom3tools dcmtk openslide-tools time orthanc orthanc-wsi orthanc-dicomweb libjs-leaflet chromium chromium-driver curl
+  dicom3tools dcmtk openslide-tools time orthanc orthanc-wsi orthanc-dicomweb orthanc-dev orthanc-postgresql postgresql
+  libjs-leaflet chromium chromium-driver curl
 )
 PIP_PACKAGES=(openslide-bin openslide-python wsidicom wsidicomizer pydicom numpy pillow selenium dicomweb-client large-image-source-dicom)
 

@@ -47,7 +47,8 @@ public final class DICOMFile: @unchecked Sendable {
     /// Parses the header from `source`; frames are read from it, or from `fetcher` when one is given.
     public init(source: any ByteSource, path: String, fetcher: (any FrameFetcher)? = nil) throws {
         self.path = path
-        self.source = source
+        // With a fetcher, the source only serves the header: do not keep a whole file in memory for it.
+        self.source = fetcher == nil ? source : MemoryByteSource(Data())
         self.fetcher = fetcher
         let window = ByteWindow(source)
         var parser = Parser(window: window, path: path)

@@ -4,8 +4,8 @@ import WSIDICOM
 /// Groups DICOM WSI instances into slides: by Series Instance UID, then VOLUME instances by total pixel
 /// matrix size into levels (several instances may share a level: concatenations, split levels), with each
 /// frame placed by TILED_FULL order or by its TILED_SPARSE plane position.
-enum PyramidIndexer {
-    static func slides(from files: [DICOMFile]) -> [Slide] {
+public enum PyramidIndexer {
+    public static func slides(from files: [DICOMFile]) -> [Slide] {
         var bySeries: [String: [DICOMFile]] = [:]
         for file in files {
             guard let series = file.dataSet.string(.seriesInstanceUID) else { continue }
@@ -19,7 +19,7 @@ enum PyramidIndexer {
         return values.count > 2 ? values[2].uppercased() : "VOLUME"
     }
 
-    static func slide(id: String, files: [DICOMFile]) -> Slide? {
+    public static func slide(id: String, files: [DICOMFile]) -> Slide? {
         var volumes: [String: [DICOMFile]] = [:]
         var associated: [AssociatedKind: TiledImage] = [:]
         for file in files {

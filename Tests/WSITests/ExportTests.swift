@@ -35,11 +35,17 @@ struct ExportTests {
     /// A background process stopped when the test ends.
     final class Peer {
         let process = Process()
-        init(_ executable: String, _ arguments: [String]) throws {
+        /// `log`: a file that takes the peer's output, for a failing test to show.
+        init(_ executable: String, _ arguments: [String], log: String? = nil) throws {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
+                process.standardOutput = handle
+                process.standardError = handle
+            } else {
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
         }
         deinit {
