@@ -2,9 +2,15 @@ import Foundation
 
 /// The DICOM JSON model (PS3.18 F.2) of a data set, for DICOMweb metadata responses. Bulk data (OB, OW,
 /// OV, UN, ...; pixel data is never in the data set) is left out, as a metadata response may, unless
-/// the caller gives `bulkDataURI`: then each non-empty binary element is a BulkDataURI the server
-/// answers, because viewers (dicom-microscopy-viewer) fetch the ICC profile that way and warn without it.
+/// the caller gives `bulkDataURI`: then binary values up to `inlineLimit` bytes are InlineBinary and
+/// larger ones BulkDataURIs the server answers. Viewers need the ICC profile (dicom-microscopy-viewer
+/// warns without one); inline, it reaches every client with the metadata, pydicom's `from_json` included,
+/// and does not depend on the absolute URL the server believes it has (dicomweb-client sends a Host
+/// header without the port, so a URI built from it points at port 80).
 public enum DICOMJSON {
+    /// Binary values up to this size are sent inline: ICC profiles are a few kilobytes as a rule.
+    public static let inlineLimit = 64 << 10
+
     /// `bulkDataURI` maps an element's path (see `bulkData(in:path:)`) to the URI to put in the JSON.
     public static func object(_ dataSet: DataSet, bulkDataURI: ((_ path: String) -> String)? = nil) -> [String: Any] {
         object(dataSet, prefix: "", bulkDataURI: bulkDataURI)
@@ -20,7 +26,9 @@ public enum DICOMJSON {
                 out[key] = ["vr": "SQ", "Value": objects] as [String: Any]
             case .bytes(let vr, let bytes):
                 if isBulk(vr) {
-                    if let bulkDataURI, !bytes.isEmpty { out[key] = ["vr": vr.rawValue, "BulkDataURI": bulkDataURI(prefix + key)] }
+                    guard let bulkDataURI, !bytes.isEmpty else { continue }
+                    out[key] = bytes.count <= inlineLimit ? ["vr": vr.rawValue, "InlineBinary": Data(bytes).base64EncodedString()]
+                        : ["vr": vr.rawValue, "BulkDataURI": bulkDataURI(prefix + key)]
                 } else if let element = element(vr: vr, bytes: bytes, dataSet: dataSet, tag: tag) {
                     out[key] = element
                 }

@@ -4,8 +4,8 @@ import WSIDICOM
 import WSITileService
 
 /// The DICOMweb subset real WSI clients use (wsidicom, large_image, dicomweb-client, Slim): QIDO-RS
-/// searches at the three levels (`QIDOSearch`), metadata as DICOM JSON with the ICC profile as a
-/// BulkDataURI, bulk data, frames stored or transcoded on Accept (`WADOFrames`), rendered instances and
+/// searches at the three levels (`QIDOSearch`), metadata as DICOM JSON with the ICC profile inline
+/// (large binary values as BulkDataURIs), bulk data, frames stored or transcoded on Accept (`WADOFrames`), rendered instances and
 /// frames (`WADORendered`), and whole instances (`WADORetrieve`). Mounted under `/dicomweb`.
 struct DICOMwebRoutes {
     let service: TileService
@@ -84,7 +84,7 @@ struct DICOMwebRoutes {
     }
 
     /// An instance's data set as DICOM JSON, with its transfer syntax, and binary elements (the ICC
-    /// profile) as absolute BulkDataURIs answered by the bulkdata route.
+    /// profile) inline, or when large as absolute BulkDataURIs answered by the bulkdata route.
     func metadata(_ file: DICOMFile, slide: Slide, baseURL: String) -> [String: Any] {
         let sop = file.dataSet.string(.sopInstanceUID) ?? ""
         let instanceURL = "\(baseURL)/dicomweb/studies/\(slide.studyInstanceUID)/series/\(slide.id)/instances/\(sop)"

@@ -128,7 +128,9 @@ struct WADOFrames {
         let plan = try Self.plan(accept: accept, file: file, frameCount: numbers.count)
         if !plan.multipart, let number = numbers.first {
             let body = try frame(file, number - 1, as: plan.choice.kind)
-            return RouteResponse(status: 200, headers: [("Content-Type", plan.choice.contentType), ("Cache-Control", "private, max-age=3600")], body: body)
+            // A bare image type is what the client asked for; only octet-stream needs its syntax named.
+            let type = plan.choice.mediaType == "application/octet-stream" ? plan.choice.contentType : plan.choice.mediaType
+            return RouteResponse(status: 200, headers: [("Content-Type", type), ("Cache-Control", "private, max-age=3600")], body: body)
         }
         var multipart = MultipartBody()
         for number in numbers {
