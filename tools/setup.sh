@@ -10,7 +10,7 @@ APT_PACKAGES=(
   dicom3tools dcmtk openslide-tools time orthanc orthanc-wsi orthanc-dicomweb orthanc-dev orthanc-postgresql postgresql
   libjs-leaflet chromium chromium-driver curl
 )
-PIP_PACKAGES=(openslide-bin openslide-python wsidicom wsidicomizer pydicom numpy pillow selenium dicomweb-client large-image-source-dicom)
+PIP_PACKAGES=(openslide-bin openslide-python wsidicom wsidicomizer pydicom numpy pillow selenium dicomweb-client large-image-source-dicom iiif-validator)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -25,7 +25,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import openslide_bin, openslide, wsidicom, wsidicomizer, pydicom, numpy, PIL, selenium, dicomweb_client, large_image_source_dicom" 2>/dev/null; then
+if ! python3 -c "import openslide_bin, openslide, wsidicom, wsidicomizer, pydicom, numpy, PIL, selenium, dicomweb_client, large_image_source_dicom, iiif_validator" 2>/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]} from PyPI"
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi
