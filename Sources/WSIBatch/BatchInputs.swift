@@ -32,7 +32,12 @@ public enum BatchInputs {
                 for line in text.split(whereSeparator: \.isNewline) {
                     let entry = line.trimmingCharacters(in: .whitespaces)
                     guard !entry.isEmpty, !entry.hasPrefix("#") else { continue }
-                    paths.append(entry.hasPrefix("/") ? entry : base.appendingPathComponent(entry).path)
+                    let path = entry.hasPrefix("/") ? entry : base.appendingPathComponent(entry).path
+                    if case .special(let what) = InputPath.kind(of: path) {
+                        rejected.append((path, "is \(what), not a regular file"))
+                        continue
+                    }
+                    paths.append(path)
                 }
                 continue
             }
@@ -57,6 +62,9 @@ public enum BatchInputs {
                     let standard = URL(fileURLWithPath: path).standardizedFileURL.path
                     return !files.contains(standard) && !folders.contains { standard.hasPrefix($0 + "/") }
                 }.sorted()
+            } else if case .special(let what) = InputPath.kind(of: argument) {
+                // Reading it for its checksum would block (a FIFO) or never end (a device).
+                rejected.append((argument, "is \(what), not a regular file"))
             } else {
                 paths.append(argument)
             }

@@ -2,7 +2,8 @@ import Foundation
 import WSICodecs
 
 /// A plain PNG, JPEG or (untiled) TIFF image: decoded whole, then treated as a one-level slide from
-/// which the pyramid is built. Memory grows with the image, so this is for ordinary photographs and scans.
+/// which the pyramid is built. Memory grows with the image, so this is for ordinary photographs and scans,
+/// up to `WholeImageLimit` (checked from the header, before decoding).
 public final class ImageFileSource: SlideSource, @unchecked Sendable {
     public let path: String
     public let formatName: String
@@ -18,12 +19,16 @@ public final class ImageFileSource: SlideSource, @unchecked Sendable {
         do {
             switch kind {
             case .png:
-                image = try PNGCodec.decode(file: path)
+                image = try PNGCodec.decode(file: path) { try WholeImageLimit.check(width: $0, height: $1, path: path, what: kind.rawValue) }
             case .jpeg:
                 let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-                image = try JPEGDecoder().decode(data)
+                let decoder = JPEGDecoder()
+                let info = try decoder.info(data)
+                try WholeImageLimit.check(width: info.width, height: info.height, path: path, what: kind.rawValue)
+                image = try decoder.decode(data)
             case .tiff:
                 let file = try TIFFFile(path: path)
+                try WholeImageLimit.check(width: file.directories[0].width, height: file.directories[0].height, path: path, what: kind.rawValue)
                 image = try file.rgbImage(directory: 0)
                 if let (x, y) = file.resolutionPerCentimetre(directory: 0), x > 100 {
                     properties.mppX = 10_000 / x

@@ -12,11 +12,8 @@ public enum SlideOpener {
     }
 
     public static func open(_ path: String, reader: Reader = .auto) throws -> any SlideSource {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SourceError(path, "no such file")
-        }
-        guard !isDirectory.boolValue else { throw SourceError(path, "is a folder, not a slide file") }
+        // Before anything opens it: a FIFO or a device would block the read below.
+        if let refusal = InputPath.refusal(path) { throw refusal }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be read (permission denied?)") }
         let magic = [UInt8](handle.readData(ofLength: 132))
         try? handle.close()

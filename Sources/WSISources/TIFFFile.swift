@@ -180,6 +180,12 @@ final class TIFFFile: @unchecked Sendable {
         return try contents.read(at: Int(offsets[index]), count: Int(size))
     }
 
+    /// The file's size in bytes.
+    var size: Int { contents.size }
+
+    /// A directory's tile offsets and byte counts (see `locations`).
+    func tileTable(_ directory: Int) throws -> (offsets: [UInt64], counts: [UInt64]) { try locations(directory) }
+
     /// A directory's tile offsets and byte counts, read from libtiff the first time they are wanted.
     private func locations(_ directory: Int) throws -> (offsets: [UInt64], counts: [UInt64]) {
         try lock.withLock {
@@ -210,7 +216,7 @@ final class TIFFFile: @unchecked Sendable {
         try lock.withLock {
             try select(directory)
             let d = directories[directory]
-            guard d.width * d.height <= 1 << 28 else { throw SourceError(path, "image \(d.width)x\(d.height) is too large to read whole") }
+            try WholeImageLimit.check(width: d.width, height: d.height, path: path, what: "TIFF image \(directory)")
             var raster = [UInt32](repeating: 0, count: d.width * d.height)
             let ok = raster.withUnsafeMutableBufferPointer {
                 TIFFReadRGBAImageOriented(handle, UInt32(d.width), UInt32(d.height), $0.baseAddress, ORIENTATION_TOPLEFT, 0)

@@ -112,6 +112,11 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
             if associated[.label] == nil, let jpeg = philips.labelJPEG { associated[.label] = .jpeg(jpeg) }
             if associated[.overview] == nil, let jpeg = philips.macroJPEG { associated[.overview] = .jpeg(jpeg) }
         }
+        // What the headers declare, checked before anything is sized from it.
+        try DeclaredSizeCheck.check(base, of: file, name: "level 0")
+        for (index, d) in levelDirectories.enumerated() where d.index != base.index {
+            try DeclaredSizeCheck.check(d, of: file, name: "level \(index)")
+        }
         self.levels = levels
         self.levelDirectories = levelDirectories
         self.associated = associated
@@ -190,7 +195,12 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         switch associated[kind] {
         case .directory(let index)?: return try file.rgbImage(directory: index)
         case .jpeg(let bytes)?:
-            do { return try JPEGDecoder().decode(bytes) } catch { throw SourceError(path, "the \(kind.rawValue) image cannot be decoded: \(error)") }
+            do {
+                let decoder = JPEGDecoder()
+                let info = try decoder.info(bytes)
+                try WholeImageLimit.check(width: info.width, height: info.height, path: path, what: "the \(kind.rawValue) image")
+                return try decoder.decode(bytes)
+            } catch let error as CodecError { throw SourceError(path, "the \(kind.rawValue) image cannot be decoded: \(error)") }
         case nil: throw SourceError(path, "no \(kind.rawValue) image")
         }
     }

@@ -22,7 +22,12 @@ struct XMLTree: Sendable {
     /// The text, trimmed.
     var value: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
 
-    /// The root element of a document; nil where the text is not well-formed XML.
+    /// How deep elements may nest. A tree is freed recursively (each element's children array releases
+    /// its elements), one stack frame chain per level: 100,000 levels overflow the stack (SIGSEGV). The
+    /// vendors' documents nest about ten deep; anything past this is not a slide description.
+    static let maximumDepth = 256
+
+    /// The root element of a document; nil where the text is not well-formed XML or nests too deep.
     static func parse(_ text: String) -> XMLTree? {
         // Foundation's XMLParser reads past a null pointer on a processing instruction without data (`<?x?>`,
         // found by tools/fuzz/run.sh vendor); the vendors' documents have none besides the XML declaration,
@@ -33,16 +38,24 @@ struct XMLTree: Sendable {
         let builder = Builder()
         let parser = XMLParser(data: Data(text.utf8))
         parser.delegate = builder
-        guard parser.parse(), let root = builder.root else { return nil }
+        guard parser.parse(), !builder.tooDeep, let root = builder.root else { return nil }
         return root
     }
 
     private final class Builder: NSObject, XMLParserDelegate {
         var open: [XMLTree] = []
         var root: XMLTree?
+        var tooDeep = false
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                     attributes: [String: String] = [:]) {
+            guard !tooDeep else { return }
+            // Stop before the tree gets deep: the open elements are a flat array and free without recursion.
+            guard open.count < XMLTree.maximumDepth else {
+                tooDeep = true
+                parser.abortParsing()
+                return
+            }
             open.append(XMLTree(name: name, attributes: attributes))
         }
 
@@ -51,7 +64,7 @@ struct XMLTree: Sendable {
         }
 
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            guard let element = open.popLast() else { return }
+            guard !tooDeep, let element = open.popLast() else { return }
             if open.isEmpty { root = element } else { open[open.count - 1].children.append(element) }
         }
     }

@@ -9,7 +9,7 @@ import WSICodecs
 /// with "Philips", which OpenSlide looks for first.
 enum PhilipsWriter {
     static func write(to path: String, painter: TissuePainter, width: Int, height: Int, tile: Int, mpp: Double, quality: Int,
-                      label: RGBImage, macro: RGBImage) throws {
+                      label: RGBImage, macro: RGBImage, nesting: Int = 0) throws {
         let across = (width + tile - 1) / tile, down = (height + tile - 1) / tile
         // Level-0 pixels the scanner left out: the right half of the last row of tiles.
         let unscanned = (x: across / 2 * tile, y: (down - 1) * tile)
@@ -28,7 +28,7 @@ enum PhilipsWriter {
             let ds = level.downsample
             try builder.addTiled(
                 width: level.width, height: level.height, tile: tile, encoding: .jpeg(quality: quality, ycbcr: true),
-                description: index == 0 ? description(levels: levels, width: width, height: height, mpp: mpp, quality: quality, label: label) : nil,
+                description: index == 0 ? description(levels: levels, width: width, height: height, mpp: mpp, quality: quality, label: label, nesting: nesting) : nil,
                 subfileType: index == 0 ? 0 : 1, software: index == 0 ? "Philips DP v1.0" : nil,
                 // A tile is left out where all of it lies in the unscanned area.
                 sparse: { col, row in inUnscanned(col * tile * ds, row * tile * ds) }
@@ -49,7 +49,7 @@ enum PhilipsWriter {
     }
 
     private static func description(levels: [(width: Int, height: Int, downsample: Int)], width: Int, height: Int, mpp: Double,
-                                    quality: Int, label: RGBImage) throws -> String {
+                                    quality: Int, label: RGBImage, nesting: Int) throws -> String {
         func attribute(_ name: String, _ value: String, _ vr: String = "IString") -> String {
             "<Attribute Name=\"\(name)\" PMSVR=\"\(vr)\">\(value)</Attribute>"
         }
@@ -89,7 +89,7 @@ enum PhilipsWriter {
             \(attribute("PIM_DP_IMAGE_TYPE", "LABELIMAGE"))\
             \(attribute("PIM_DP_IMAGE_DATA", labelJPEG))\
             </DataObject>
-            </Array></Attribute>
+            </Array></Attribute>\(String(repeating: "<Nested>", count: nesting) + String(repeating: "</Nested>", count: nesting))
             </DataObject>
             """
     }

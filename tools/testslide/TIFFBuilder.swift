@@ -84,7 +84,10 @@ final class TIFFBuilder {
         _ = ctiff_set_u32(tiff, UInt32(TIFFTAG_TILELENGTH), UInt32(tile))
         let across = (width + tile - 1) / tile, down = (height + tile - 1) / tile
         for row in 0..<down {
+            // Sparse tiles are never painted: a declared size of millions of tiles stays quick to write.
+            let skipped = (0..<across).map { sparse($0, row) }
             let tiles = try Parallel.map(across, threads: Parallel.coreCount) { col -> [UInt8] in
+                if skipped[col] { return [] }
                 let image = paint(col, row)
                 switch encoding {
                 case .jpeg2000(_, let ratio): return try JPEG2000Codec.encode(image, ratio: ratio)
@@ -92,7 +95,7 @@ final class TIFFBuilder {
                 default: return image.pixels
                 }
             }
-            for (col, data) in tiles.enumerated() where !sparse(col, row) {
+            for (col, data) in tiles.enumerated() where !skipped[col] {
                 let index = UInt32(row * across + col)
                 var bytes = data
                 if corruptTile == Int(index) {

@@ -50,6 +50,9 @@ struct TestSlide: ParsableCommand {
     @Option(help: "JPEG tiles coded as rgb (Aperio's usual) or ycbcr.") var colors = "rgb"
     @Flag(help: "Write one level-0 tile as garbage, to test corrupt input.") var corruptTile = false
     @Option(help: "Paint only an N x N block of distinct level-0 tiles and repeat it (fast large slides).") var repeatTiles: Int?
+    @Option(help: "SVS: the level-0 width its header declares, larger than --width; tiles past --width are left out (hostile input).") var declareWidth: Int?
+    @Option(help: "SVS: the level-0 height its header declares, larger than --height (hostile input).") var declareHeight: Int?
+    @Option(help: "Philips: nest this many empty elements inside the XML description (hostile input).") var xmlNesting = 0
     @Flag(help: "NDPI: leave out the McuStarts tag, as some files do (readers must find the restart markers).") var noMcuStarts = false
 
     func run() throws {
@@ -73,7 +76,7 @@ struct TestSlide: ParsableCommand {
             try writeGenericTIFF(painter)
         case .philips:
             try PhilipsWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 512, mpp: mpp, quality: quality,
-                                    label: makeLabel(), macro: makeMacro(painter))
+                                    label: makeLabel(), macro: makeMacro(painter), nesting: xmlNesting)
         case .scn:
             try SCNWriter.write(to: output, painter: painter, width: width, height: height, tile: tile ?? 512, mpp: mpp, quality: quality,
                                 macro: makeMacro(painter))
@@ -106,13 +109,16 @@ struct TestSlide: ParsableCommand {
         let encoding = tileEncoding(ycbcr: ycbcr)
         let codecName = kind == .svsJP2K ? "J2K/KDU" : "JPEG/RGB"
         let header = "Aperio Image Library v12.0.15 \r\n"
-        let fields = "|AppMag = \(Int(10 / mpp / 2))|StripeWidth = 2040|ScanScope ID = SS0042|Filename = synthetic|Date = 11/24/26|Time = 10:15:30|MPP = \(mpp)"
+        let appMag = (10 / mpp / 2).isFinite && 10 / mpp / 2 < 1e9 ? Int(10 / mpp / 2) : 0
+        let fields = "|AppMag = \(appMag)|StripeWidth = 2040|ScanScope ID = SS0042|Filename = synthetic|Date = 11/24/26|Time = 10:15:30|MPP = \(mpp)"
         let builder = try TIFFBuilder(path: output)
         let cache = TileCache()
         let corrupt = corruptTile ? ((height / tile) / 2) * ((width + tile - 1) / tile) + (width / tile) / 2 : nil
-        try builder.addTiled(width: width, height: height, tile: tile, encoding: encoding,
-                             description: header + "\(width)x\(height) [0,0 \(width)x\(height)] (\(tile)x\(tile)) \(codecName) Q=\(quality)" + fields,
-                             corruptTile: corrupt) { col, row in
+        let (declaredWidth, declaredHeight) = (declareWidth ?? width, declareHeight ?? height)
+        let (paintedWidth, paintedHeight) = (width, height)
+        try builder.addTiled(width: declaredWidth, height: declaredHeight, tile: tile, encoding: encoding,
+                             description: header + "\(declaredWidth)x\(declaredHeight) [0,0 \(declaredWidth)x\(declaredHeight)] (\(tile)x\(tile)) \(codecName) Q=\(quality)" + fields,
+                             corruptTile: corrupt, sparse: { col, row in col * tile >= paintedWidth || row * tile >= paintedHeight }) { col, row in
             guard let repeatTiles else { return painter.paint(x: col * tile, y: row * tile, width: tile, height: tile) }
             return cache.tile(col % repeatTiles, row % repeatTiles, level: 0) {
                 painter.paint(x: (col % repeatTiles) * tile, y: (row % repeatTiles) * tile, width: tile, height: tile)
