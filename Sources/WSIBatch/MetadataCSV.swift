@@ -41,6 +41,12 @@ public struct MetadataCSV: Sendable {
             for (index, name) in header.enumerated() where index != fileColumn && !row[index].isEmpty {
                 metadata[keyPath: Self.columns[name]!] = row[index]
             }
+            if let invalid = metadata.invalidField {
+                let (field, problem) = invalid
+                let columnOf = ["study.instanceUID": "study_instance_uid", "patient.birthDate": "patient_birth_date", "study.date": "study_date", "patient.sex": "patient_sex"]
+                let column = columnOf[field] ?? field
+                throw ParseError(description: "\(path): row \(number + 2), column \(column): \(problem)")
+            }
             rows[row[fileColumn]] = metadata
         }
         self.rows = rows

@@ -165,6 +165,13 @@ final class OutputFile {
 
     /// Flushes, closes and renames the file into place.
     func commit() throws {
+        try closeKeepingName()
+        try moveIntoPlace()
+    }
+
+    /// Flushes and closes the file, leaving it under its temporary name.
+    func closeKeepingName() throws {
+        guard fd >= 0 else { return }
         try flush()
         let status = close(fd)
         fd = -1
@@ -173,6 +180,10 @@ final class OutputFile {
             unlink(temporaryPath)
             throw OutputError(path: destination, errno: code)
         }
+    }
+
+    /// Renames the closed file into place, replacing whatever had its name.
+    func moveIntoPlace() throws {
         guard rename(temporaryPath, destination) == 0 else {
             let code = errno
             unlink(temporaryPath)

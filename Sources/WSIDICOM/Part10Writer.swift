@@ -139,7 +139,9 @@ public final class Part10Writer {
 
     /// Finishes the offset tables and moves the file into place. `lossyRatios`, when given, replaces the
     /// Lossy Image Compression Ratio written at the start (which must have been padded wide enough).
-    public func finish(lossyRatios: [Double]? = nil) throws {
+    /// `moveIntoPlace: false` leaves the complete file under its temporary name until `moveIntoPlace()`,
+    /// so that a conversion replaces earlier instances only once all its own are whole.
+    public func finish(lossyRatios: [Double]? = nil, moveIntoPlace: Bool = true) throws {
         guard framesWritten == frameCount else {
             abandon()
             throw OutputError(path: path, reason: "only \(framesWritten) of \(frameCount) frames were written")
@@ -165,8 +167,19 @@ public final class Part10Writer {
                     try file.patch(text, at: UInt64(position))
                 }
             }
-            try file.commit()
+            if moveIntoPlace { try file.commit() } else { try file.closeKeepingName() }
         } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Where the file is until it is moved into place.
+    public var temporaryPath: String { file.temporaryPath }
+
+    /// Renames a file finished with `moveIntoPlace: false` into place.
+    public func moveIntoPlace() throws {
+        do { try file.moveIntoPlace() } catch {
             abandon()
             throw error
         }

@@ -22,10 +22,20 @@ public struct WSIDataSetBuilder: Sendable {
         return item
     }
 
-    /// A value fit for LO: no control characters or backslashes, at most 64 characters.
-    static func lo(_ text: String) -> String {
-        let cleaned = text.unicodeScalars.map { $0.value < 0x20 || $0 == "\\" ? " " : String($0) }.joined()
-        return String(cleaned.trimmingSpaces.prefix(64))
+    /// A value fit for LO: no control characters or backslashes, at most 64 bytes.
+    static func lo(_ text: String) -> String { DICOMValueRules.text(text, maxBytes: 64) }
+    /// A Type 1 LO: never empty, "Unknown" where nothing (or nothing valid) is known.
+    static func type1(_ text: String?) -> String { text.map(lo).flatMap { $0.isEmpty ? nil : $0 } ?? "Unknown" }
+    /// A value fit for SH: the same, at most 16 bytes.
+    static func sh(_ text: String) -> String { DICOMValueRules.text(text, maxBytes: 16) }
+    /// A date, time or date-time kept only where it is one (a scanner's may not be).
+    static func valid(_ value: String?, _ rule: (String) -> Bool) -> String? { value.flatMap { rule($0) ? $0 : nil } }
+    /// A UID kept only where it is one.
+    static func uid(_ value: String) -> String { DICOMValueRules.isUID(value) ? value : UID.make() }
+    /// A pixel spacing every reader can take: two positive finite numbers.
+    static func spacing(_ value: [Double]?) -> [Double]? {
+        guard let value, value.count == 2, value.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
+        return value
     }
 
     public func dataSet(for instance: WSIInstanceDescription, sopInstanceUID: String) -> DataSet {
@@ -48,37 +58,38 @@ public struct WSIDataSetBuilder: Sendable {
         if let derivation = instance.derivationDescription { ds.set(.derivationDescription, .ST, derivation) }
 
         // Patient
-        ds.set(.patientName, .PN, m.patient.name ?? "")
+        ds.set(.patientName, .PN, DICOMValueRules.personName(m.patient.name ?? ""))
         ds.set(.patientID, .LO, Self.lo(m.patient.id ?? ""))
-        ds.set(.patientBirthDate, .DA, m.patient.birthDate ?? "")
-        ds.set(.patientSex, .CS, m.patient.sex ?? "")
+        ds.set(.patientBirthDate, .DA, Self.valid(m.patient.birthDate, DICOMValueRules.isDate) ?? "")
+        ds.set(.patientSex, .CS, m.patient.sex.flatMap { ["M", "F", "O"].contains($0) ? $0 : nil } ?? "")
 
         // General Study
-        let acquisitionDate = m.acquisitionDateTime.map { String($0.prefix(8)) }
-        let acquisitionTime = m.acquisitionDateTime.flatMap { $0.count > 8 ? String($0.dropFirst(8)) : nil }
+        let acquisitionDateTime = Self.valid(m.acquisitionDateTime, DICOMValueRules.isDateTime)
+        let acquisitionDate = Self.valid(acquisitionDateTime.map { String($0.prefix(8)) }, DICOMValueRules.isDate)
+        let acquisitionTime = Self.valid(acquisitionDateTime.flatMap { $0.count > 8 ? String($0.dropFirst(8)) : nil }, DICOMValueRules.isTime)
         ds.set(.studyInstanceUID, .UI, identity.studyInstanceUID)
-        ds.set(.studyDate, .DA, m.study.date ?? acquisitionDate ?? identity.contentDate)
-        ds.set(.studyTime, .TM, m.study.time ?? acquisitionTime ?? identity.contentTime)
-        ds.set(.referringPhysicianName, .PN, m.study.referringPhysicianName ?? "")
-        ds.set(.studyID, .SH, m.study.id ?? "")
-        ds.set(.accessionNumber, .SH, m.study.accessionNumber ?? "")
-        if let description = m.study.description { ds.set(.studyDescription, .LO, description) }
+        ds.set(.studyDate, .DA, Self.valid(m.study.date, DICOMValueRules.isDate) ?? acquisitionDate ?? identity.contentDate)
+        ds.set(.studyTime, .TM, Self.valid(m.study.time, DICOMValueRules.isTime) ?? acquisitionTime ?? identity.contentTime)
+        ds.set(.referringPhysicianName, .PN, DICOMValueRules.personName(m.study.referringPhysicianName ?? ""))
+        ds.set(.studyID, .SH, Self.sh(m.study.id ?? ""))
+        ds.set(.accessionNumber, .SH, Self.sh(m.study.accessionNumber ?? ""))
+        if let description = m.study.description { ds.set(.studyDescription, .LO, Self.lo(description)) }
 
         // General Series, Whole Slide Microscopy Series
         ds.set(.modality, .CS, "SM")
         ds.set(.seriesInstanceUID, .UI, identity.seriesInstanceUID)
-        ds.set(.seriesNumber, .IS, String(m.series.number ?? 1))
-        if let description = m.series.description { ds.set(.seriesDescription, .LO, description) }
+        ds.set(.seriesNumber, .IS, String(min(max(m.series.number ?? 1, 0), 2_147_483_647)))
+        if let description = m.series.description { ds.set(.seriesDescription, .LO, Self.lo(description)) }
 
         // Frame of Reference
         ds.set(.frameOfReferenceUID, .UI, identity.frameOfReferenceUID)
         ds.set(.positionReferenceIndicator, .LO, "SLIDE_CORNER")
 
         // Enhanced General Equipment (all Type 1), and ourselves as contributing equipment
-        ds.set(.manufacturer, .LO, Self.lo(m.equipment.manufacturer ?? "Unknown"))
-        ds.set(.manufacturerModelName, .LO, Self.lo(m.equipment.modelName ?? "Unknown"))
-        ds.set(.deviceSerialNumber, .LO, Self.lo(m.equipment.deviceSerialNumber ?? "Unknown"))
-        ds.set(.softwareVersions, .LO, Self.lo(m.equipment.softwareVersions ?? "Unknown"))
+        ds.set(.manufacturer, .LO, Self.type1(m.equipment.manufacturer))
+        ds.set(.manufacturerModelName, .LO, Self.type1(m.equipment.modelName))
+        ds.set(.deviceSerialNumber, .LO, Self.type1(m.equipment.deviceSerialNumber))
+        ds.set(.softwareVersions, .LO, Self.type1(m.equipment.softwareVersions))
         if let institution = m.equipment.institutionName { ds.set(.institutionName, .LO, Self.lo(institution)) }
         var contributor = DataSet()
         contributor.set(.manufacturer, .LO, "dicomizer")
@@ -113,22 +124,22 @@ public struct WSIDataSetBuilder: Sendable {
         ds.set(.dimensionOrganizationType, .CS, "TILED_FULL")
 
         // Specimen
-        ds.set(.containerIdentifier, .LO, identity.containerIdentifier)
+        ds.set(.containerIdentifier, .LO, Self.lo(identity.containerIdentifier))
         ds.set(.issuerOfTheContainerIdentifierSequence, sequence: [])
         ds.set(.containerTypeCodeSequence, sequence: [Self.code("433466003", "SCT", "Microscope slide")])
         var specimen = DataSet()
-        specimen.set(.specimenIdentifier, .LO, identity.specimenIdentifier)
+        specimen.set(.specimenIdentifier, .LO, Self.lo(identity.specimenIdentifier))
         specimen.set(.specimenUID, .UI, identity.specimenUID)
         specimen.set(.issuerOfTheSpecimenIdentifierSequence, sequence: [])
         specimen.set(.specimenPreparationSequence, sequence: [])
-        if let description = m.specimen.description { specimen.set(.specimenShortDescription, .LO, description) }
+        if let description = m.specimen.description { specimen.set(.specimenShortDescription, .LO, Self.lo(description)) }
         ds.set(.specimenDescriptionSequence, sequence: [specimen])
 
         // Acquisition Context
         ds.set(.acquisitionContextSequence, sequence: [])
 
         // Whole Slide Microscopy Image
-        let spacing = instance.pixelSpacing
+        let spacing = Self.spacing(instance.pixelSpacing)
         ds.set(.totalPixelMatrixColumns, ul: UInt32(instance.totalWidth))
         ds.set(.totalPixelMatrixRows, ul: UInt32(instance.totalHeight))
         ds.set(.totalPixelMatrixFocalPlanes, ul: 1)
@@ -142,7 +153,7 @@ public struct WSIDataSetBuilder: Sendable {
         origin.set(.yOffsetInSlideCoordinateSystem, ds: [0])
         ds.set(.totalPixelMatrixOriginSequence, sequence: [origin])
         ds.set(.imageOrientationSlide, ds: [0, -1, 0, -1, 0, 0])
-        ds.set(.acquisitionDateTime, .DT, m.acquisitionDateTime ?? identity.contentDate + identity.contentTime)
+        ds.set(.acquisitionDateTime, .DT, acquisitionDateTime ?? identity.contentDate + identity.contentTime)
         ds.set(.volumetricProperties, .CS, "VOLUME")
         ds.set(.focusMethod, .CS, "AUTO")
         ds.set(.extendedDepthOfField, .CS, "NO")
@@ -167,13 +178,13 @@ public struct WSIDataSetBuilder: Sendable {
         path.set(.illuminationTypeCodeSequence, sequence: [Self.code("111744", "DCM", "Brightfield illumination")])
         path.set(.illuminationColorCodeSequence, sequence: [Self.code("414298005", "SCT", "Full Spectrum")])
         path.set(.iccProfile, .OB, iccProfile)
-        if let power = m.objectivePower { path.set(.objectiveLensPower, ds: [power]) }
+        if let power = m.objectivePower, power.isFinite, power > 0 { path.set(.objectiveLensPower, ds: [power]) }
         ds.set(.opticalPathSequence, sequence: [path])
 
         // Slide Label
         if flavor == .label {
-            ds.set(.barcodeValue, .LT, m.label.barcode ?? "")
-            ds.set(.labelText, .UT, m.label.text ?? "")
+            ds.set(.barcodeValue, .LT, DICOMValueRules.longText(m.label.barcode ?? "", maxBytes: 10_240))
+            ds.set(.labelText, .UT, DICOMValueRules.longText(m.label.text ?? "", maxBytes: 1 << 20))
         }
 
         // Shared Functional Groups

@@ -92,18 +92,21 @@ public struct WSISlideIdentity: Sendable {
 
     /// Fresh UIDs, except where the metadata fixes them.
     public init(metadata: WSIMetadata, fallbackName: String, now: DateParts) {
-        studyInstanceUID = metadata.study.instanceUID ?? UID.make()
-        seriesInstanceUID = metadata.series.instanceUID ?? UID.make()
+        studyInstanceUID = Self.uid(metadata.study.instanceUID)
+        seriesInstanceUID = Self.uid(metadata.series.instanceUID)
         frameOfReferenceUID = UID.make()
         pyramidUID = UID.make()
         acquisitionUID = UID.make()
         dimensionOrganizationUID = UID.make()
-        specimenUID = metadata.specimen.uid ?? UID.make()
+        specimenUID = Self.uid(metadata.specimen.uid)
         containerIdentifier = metadata.specimen.containerIdentifier ?? metadata.label.barcode ?? fallbackName
         specimenIdentifier = metadata.specimen.identifier ?? containerIdentifier
         contentDate = now.date
         contentTime = now.time
     }
+
+    /// The given UID where it is one (`--metadata` is checked when read; this guards every other way in), else a fresh one.
+    private static func uid(_ given: String?) -> String { given.flatMap { DICOMValueRules.isUID($0) ? $0 : nil } ?? UID.make() }
 }
 
 /// A date and time as DICOM DA and TM strings.

@@ -47,6 +47,9 @@ public struct ConversionOptions: Sendable, Codable {
     public var includeThumbnail = true
     public var metadata = WSIMetadata()
     public var overwrite = false
+    /// The input's path as people know it, where `source.path` is another name for the file (a non-UTF-8
+    /// name opened as `/proc/self/fd/N`): for the Container Identifier and the report.
+    public var inputName: String?
     /// Write the instances around the page cache (O_DIRECT) where the file system takes it; false writes
     /// through it (see `OutputFile` for why around is the default).
     public var directWrites = true

@@ -34,8 +34,21 @@ public struct OutputFolder {
             guard overwrite else {
                 throw ConversionError("output folder \(path) already holds DICOM instances (\(existing.sorted().joined(separator: ", "))); use --overwrite to replace them")
             }
-            for name in existing { try? fm.removeItem(atPath: file(name)) }
         }
+        // Overwriting, they stay until the new instances are all complete (`replace`): a run that fails
+        // must not have destroyed good output.
+        earlierInstances = existing
+    }
+
+    /// Instances an earlier run left here, to be replaced once this run's are complete.
+    let earlierInstances: [String]
+
+    /// Moves this run's finished instances into place, then removes the earlier instances they did not
+    /// replace (an earlier run's deeper levels or associated images this one does not write).
+    func replace(with writers: [Part10Writer]) throws {
+        for writer in writers { try writer.moveIntoPlace() }
+        let written = Set(writers.map { ($0.path as NSString).lastPathComponent })
+        for name in earlierInstances where !written.contains(name) { unlink(file(name)) }
     }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }

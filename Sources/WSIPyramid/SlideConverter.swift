@@ -52,7 +52,6 @@ public final class SlideConverter {
     public func run() throws -> ConversionReport {
         let started = Date()
         guard options.quality >= 1 && options.quality <= 100 else { throw ConversionError("--quality must be 1 to 100") }
-        let folder = try OutputFolder(path: options.outputDirectory, overwrite: options.overwrite)
 
         let (codec, copy) = chooseEncoding()
         let sourceTile = sourceTileSize
@@ -79,11 +78,13 @@ public final class SlideConverter {
         // The level the single pass reads: the last copied one that is written (or level 0).
         let pass = max(0, min(copiedLevels.count, plan.levels.count) - 1)
         let top = copiedLevels.isEmpty ? source : copiedLevels[pass].source
+        try checkMemory(plan, pass: pass)
+        let folder = try OutputFolder(path: options.outputDirectory, overwrite: options.overwrite)
 
         var (metadata, warnings) = mergedMetadata()
         warnings = source.readerNotes + warnings
         let props = source.properties
-        let name = ((source.path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = (((options.inputName ?? source.path) as NSString).lastPathComponent as NSString).deletingPathExtension
         let identity = WSISlideIdentity(metadata: metadata, fallbackName: name, now: Self.now())
         let builder = WSIDataSetBuilder(metadata: metadata, identity: identity, iccProfile: props.iccProfile, softwareVersion: Self.version)
 
@@ -97,12 +98,13 @@ public final class SlideConverter {
             warnings.append("--pyramid source keeps the source's levels only where level-0 tiles are copied; writing a dyadic pyramid")
         }
 
-        var report = ConversionReport(input: source.path, format: source.formatName, outputDirectory: folder.path,
+        var report = ConversionReport(input: options.inputName ?? source.path, format: source.formatName, outputDirectory: folder.path,
                                       studyInstanceUID: identity.studyInstanceUID, seriesInstanceUID: identity.seriesInstanceUID,
                                       threads: options.threads)
         report.warnings = warnings
         var levels: [LevelState] = []
-        var committed: [String] = []
+        // Finished instances, under their temporary names until all are complete (`OutputFolder.replace`).
+        var finished: [Part10Writer] = []
         let frameWriter = FrameWriterQueue()
         do {
             for (index, level) in plan.levels.enumerated() {
@@ -117,7 +119,8 @@ public final class SlideConverter {
                     flavor: .volume(original: index == 0), totalWidth: level.width, totalHeight: level.height,
                     tileWidth: level.tileWidth, tileHeight: level.tileHeight, photometricInterpretation: codec.photometricInterpretation,
                     transferSyntax: codec.transferSyntax, lossyCompression: ourHistory,
-                    pixelSpacing: metadata.pixelSpacing.map { $0.map { $0 * level.downsample } }, instanceNumber: index + 1,
+                    pixelSpacing: metadata.pixelSpacing.map { Self.spacing(levelZero: $0, width: level.width, height: level.height, of: source) },
+                    instanceNumber: index + 1,
                     derivationDescription: derivation)
                 // Copied frames keep the source's coding and history; transcoded ones are ours.
                 if let copied, !(index == 0 && transcoded != nil) {
@@ -221,8 +224,8 @@ public final class SlideConverter {
                 if level.copiedFrames < level.description.frameCount, codec.lossyMethod != nil, ratios != nil {
                     ratios![ratios!.count - 1] = level.writer.compressionRatio(uncompressedFrameBytes: uncompressedFrame)
                 }
-                try level.writer.finish(lossyRatios: ratios)
-                committed.append(level.writer.path)
+                try level.writer.finish(lossyRatios: ratios, moveIntoPlace: false)
+                finished.append(level.writer)
                 report.instances.append(instanceReport(level.writer, level.description, level: level.index, copied: level.copiedFrames))
             }
             report.pyramidSeconds = Date().timeIntervalSince(started)
@@ -254,23 +257,43 @@ public final class SlideConverter {
                     try writer.append(frame: try codec.encode(image))
                     var ratios = description.lossyCompression?.ratios
                     if ratios != nil { ratios![ratios!.count - 1] = writer.compressionRatio(uncompressedFrameBytes: image.byteCount) }
-                    try writer.finish(lossyRatios: ratios)
+                    try writer.finish(lossyRatios: ratios, moveIntoPlace: false)
                 } catch {
                     writer.abandon()
                     throw error
                 }
-                committed.append(writer.path)
+                finished.append(writer)
                 report.instances.append(instanceReport(writer, description, level: nil, copied: 0))
             }
             report.associatedSeconds = Date().timeIntervalSince(associatedStart)
+            try folder.replace(with: finished)
         } catch {
             try? frameWriter.drain()
             for level in levels { level.writer.abandon() }
-            for path in committed { unlink(path) }
+            for writer in finished { writer.abandon() }
             throw error
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// What the bands of the computed levels take: one tile row of each, whole width (3 bytes a pixel).
+    static let bandBudget = 200 << 20
+
+    /// Refuses, before any output is written, a pyramid whose bands would not fit the memory bound:
+    /// memory follows the width (a tile row of every computed level), so a level 0 hundreds of thousands
+    /// of pixels wide in large tiles, whatever its header claims, would otherwise take gigabytes.
+    private func checkMemory(_ plan: PyramidPlan, pass: Int) throws {
+        var bytes = 0
+        for level in plan.levels.dropFirst(pass + 1) {
+            let (band, overflow) = level.width.multipliedReportingOverflow(by: level.tileHeight * 3)
+            guard !overflow else { bytes = .max; break }
+            bytes = bytes > Int.max - band ? .max : bytes + band
+        }
+        guard bytes <= Self.bandBudget else {
+            let level = plan.levels[min(pass + 1, plan.levels.count - 1)]
+            throw ConversionError("\(source.path): \(source.width) x \(source.height) pixels in tiles \(level.tileHeight) high would need \(bytes >> 20) MiB for one tile row of each level, past the \(Self.bandBudget >> 20) MiB the converter allows itself; a smaller --tile-size lowers it")
+        }
     }
 
     /// The codec for the frames we encode (the source's codec when its tiles can be copied, unless told
@@ -331,6 +354,27 @@ public final class SlideConverter {
         return result
     }
 
+    /// Pixel sizes taken from a source: a scanner's are 0.05-50 µm, a photograph's or a scan's at most
+    /// millimetres. Past these (`inf`, 1e-300) the value is damage, and would become a Pixel Spacing no
+    /// reader can use (`inf` is no DS at all).
+    static let plausibleMicrometresPerPixel = 1e-3...1e5
+
+    /// A level's Pixel Spacing: level 0's times the exact size ratio along each axis, so every level
+    /// covers the same physical area. (Level 0's times the nominal downsample drifts at odd sizes: a
+    /// level rounded up from 1001 / 8 is 126 pixels, 0.6% more than 1001 / 8, and viewers such as
+    /// dicom-microscopy-viewer warn that the levels differ in size.) wsidicom, though, refuses a level
+    /// whose spacing is more than 0.01 (in log2) from a power of two times level 0's, which the exact
+    /// ratio of a small level can be (1001 / 126 is 2^2.990): there the ratio is held at 0.009 from it,
+    /// the nearest to the true size every reader takes.
+    static func spacing(levelZero: [Double], width: Int, height: Int, of source: any SlideSource) -> [Double] {
+        guard levelZero.count == 2, width > 0, height > 0 else { return levelZero }
+        func readable(_ ratio: Double) -> Double {
+            let log = Foundation.log2(ratio), power = log.rounded()
+            return Foundation.pow(2, power + min(max(log - power, -0.009), 0.009))
+        }
+        return [levelZero[0] * readable(Double(source.height) / Double(height)), levelZero[1] * readable(Double(source.width) / Double(width))]
+    }
+
     /// The source's metadata overridden by the user's, and what had to be assumed.
     private func mergedMetadata() -> (WSIMetadata, [String]) {
         let props = source.properties
@@ -342,9 +386,16 @@ public final class SlideConverter {
         fromSource.acquisitionDateTime = props.acquisitionDateTime
         fromSource.objectivePower = props.objectivePower
         fromSource.label.barcode = props.barcode
-        if let x = props.mppX, let y = props.mppY, x > 0, y > 0 { fromSource.pixelSpacing = [y / 1000, x / 1000] }
-        var metadata = fromSource.merging(options.metadata)
         var warnings: [String] = []
+        if let x = props.mppX, let y = props.mppY {
+            if Self.plausibleMicrometresPerPixel.contains(x), Self.plausibleMicrometresPerPixel.contains(y) {
+                fromSource.pixelSpacing = [y / 1000, x / 1000]
+            } else {
+                warnings.append("the source's pixel size (\(x) x \(y) µm) is not one a microscope gives; ignored")
+            }
+        }
+        if let power = props.objectivePower, !(power.isFinite && power > 0 && power < 10_000) { fromSource.objectivePower = nil }
+        var metadata = fromSource.merging(options.metadata)
         if metadata.pixelSpacing == nil {
             // Pixel Measures are Type 1 and readers (wsidicom) refuse a pyramid without them.
             metadata.pixelSpacing = [Self.assumedMicrometresPerPixel / 1000, Self.assumedMicrometresPerPixel / 1000]
@@ -509,7 +560,9 @@ public final class SlideConverter {
     }
 
     private func instanceReport(_ writer: Part10Writer, _ d: WSIInstanceDescription, level: Int?, copied: Int) -> ConversionReport.Instance {
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: writer.path)[.size] as? Int) ?? 0
+        // Finished instances are still under their temporary names (moved into place once all are whole).
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: writer.temporaryPath)[.size] as? Int)
+            ?? (try? FileManager.default.attributesOfItem(atPath: writer.path)[.size] as? Int) ?? 0
         return ConversionReport.Instance(
             file: (writer.path as NSString).lastPathComponent, kind: d.flavor.name, level: level, width: d.totalWidth, height: d.totalHeight,
             tileWidth: d.tileWidth, tileHeight: d.tileHeight, frames: d.frameCount, transferSyntax: d.transferSyntax.rawValue,

@@ -84,6 +84,7 @@ struct ConvertCommand: AsyncParsableCommand {
         let outputDirectory = output ?? defaultOutput(for: input)
         var options = ConversionOptions(outputDirectory: outputDirectory)
         options.overwrite = overwrite
+        options.inputName = RawArguments.alias(for: input)?.shown
         if let extendedOffsetThreshold { options.extendedOffsetThreshold = extendedOffsetThreshold }
         do {
             try conversion.apply(to: &options)
@@ -103,7 +104,7 @@ struct ConvertCommand: AsyncParsableCommand {
             }
             let bytes = result.instances.reduce(0) { $0 + $1.bytes }
             let copied = result.instances.reduce(0) { $0 + $1.copiedFrames }
-            print("Wrote \(result.instances.count.counted("instance")) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied.counted("tile")) copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s")
+            print(RawArguments.display("Wrote \(result.instances.count.counted("instance")) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB, \(copied.counted("tile")) copied) to \(result.outputDirectory) in \(String(format: "%.2f", result.seconds)) s"))
             if let exporter {
                 let summary = try await sendFolder(outputDirectory, with: exporter, quiet: quiet)
                 if !summary.failed.isEmpty { throw ExitCode.failure }
@@ -128,29 +129,12 @@ struct ConvertCommand: AsyncParsableCommand {
     }
 
     private func defaultOutput(for input: String) -> String {
+        // A name that is not UTF-8 (opened as /proc/self/fd/N): the folder goes beside it, named as shown.
+        if let alias = RawArguments.alias(for: input), let folder = alias.folder {
+            let name = ((alias.shown as NSString).lastPathComponent as NSString).deletingPathExtension
+            return folder + "/" + name + "-dicom"
+        }
         let url = URL(fileURLWithPath: input)
         return url.deletingPathExtension().path + "-dicom"
-    }
-}
-
-struct MetadataError: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Reads the `--metadata` JSON (the shape of `WSIMetadata`).
-func loadMetadata(_ path: String) throws -> WSIMetadata {
-    guard let data = FileManager.default.contents(atPath: path) else { throw MetadataError(description: "\(path): cannot read metadata file") }
-    do {
-        return try JSONDecoder().decode(WSIMetadata.self, from: data)
-    } catch let error as DecodingError {
-        let detail: String
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            detail = (path.isEmpty ? "" : "at \(path): ") + context.debugDescription
-        @unknown default:
-            detail = "\(error)"
-        }
-        throw MetadataError(description: "\(path): invalid metadata JSON: \(detail)")
     }
 }

@@ -13,10 +13,24 @@ struct Dicomizer: AsyncParsableCommand {
         subcommands: [ConvertCommand.self, InfoCommand.self, ServeCommand.self, BatchCommand.self, SendCommand.self, BatchJobCommand.self],
         defaultSubcommand: ConvertCommand.self
     )
+
+    /// ArgumentParser's own `main`, given the arguments as their bytes name them (`RawArguments`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot(RawArguments.parsed.arguments)
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Prints a one-line error naming what failed and exits with status 1.
 func fail(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("dicomizer: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("dicomizer: error: \(RawArguments.display(message))\n".utf8))
     return ExitCode.failure
 }
