@@ -62,7 +62,10 @@ struct InfoCommand: ParsableCommand {
     }
 
     private func describeFolder() throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: input))?.filter { $0.hasSuffix(".dcm") }.sorted() ?? []
+        // Only regular files: a FIFO named *.dcm would block the read.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: input))?.filter {
+            $0.hasSuffix(".dcm") && InputPath.kind(of: (input as NSString).appendingPathComponent($0)) == .regularFile
+        }.sorted() ?? []
         guard !names.isEmpty else { throw fail("\(input): no .dcm files in this folder") }
         var rows: [(Int, String)] = []
         var series = Set<String>()

@@ -100,6 +100,12 @@ struct HostileInputConversionTests {
         // In a folder given to batch, a FIFO is passed over, not waited on.
         let folderBatch = try Self.run(["batch", dir.path, "-o", dir.appendingPathComponent("out2").path], seconds: 30)
         #expect(folderBatch.status != 137, "batch hung on a FIFO in a folder: \(folderBatch.stderr)")
+        // A FIFO named like an instance in a folder given to info is passed over too.
+        let instances = dir.appendingPathComponent("instances")
+        try FileManager.default.createDirectory(at: instances, withIntermediateDirectories: true)
+        #expect(mkfifo(instances.appendingPathComponent("level-0.dcm").path, 0o644) == 0)
+        let infoFolder = try Self.run(["info", instances.path], seconds: 30)
+        #expect(infoFolder.status == 1 && infoFolder.stderr.contains("no .dcm files"), "status \(infoFolder.status): \(infoFolder.stderr)")
     }
 
     // MARK: 11. DICOM values out of range
@@ -133,6 +139,26 @@ struct HostileInputConversionTests {
         #expect(spacing.allSatisfy { $0.isFinite && $0 > 0 }, "\(spacing)")
         let verdict = try TestSupport.check(out, source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 }, "dciodvfy: \(verdict.dciodvfy_errors)")
+    }
+
+    @Test("A batch metadata CSV: a UID that is none is refused naming its row and column; long text with backslashes gives valid DICOM")
+    func metadataCSV() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, name: "s1.svs")
+        let bad = dir.appendingPathComponent("bad.csv")
+        try Data("file,study_instance_uid\ns1.svs,1.2.03.x\n".utf8).write(to: bad)
+        let refused = try Self.run(["batch", slide, "-o", dir.appendingPathComponent("refused").path, "--metadata-csv", bad.path])
+        #expect(refused.status == 1 && refused.stderr.contains("row 2, column study_instance_uid") && refused.stderr.contains("DICOM UID"), "\(refused.stderr)")
+
+        let good = dir.appendingPathComponent("good.csv")
+        let long = String(repeating: "c\\", count: 50)
+        try Data("file,container_id,patient_name,accession_number\ns1.svs,\(long),\(long),\(long)\n".utf8).write(to: good)
+        let out = dir.appendingPathComponent("out").path
+        let result = try TestSupport.run(TestSupport.dicomizer, ["batch", slide, "-o", out, "--metadata-csv", good.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let verdict = try TestSupport.check(out + "/s1", source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
+        #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 }, "dciodvfy: \(verdict.dciodvfy_errors)")
     }
 
     // MARK: 12. --overwrite keeps good output when the new run fails
