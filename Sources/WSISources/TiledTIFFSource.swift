@@ -227,9 +227,15 @@ public final class TiledTIFFSource: SlideSource, @unchecked Sendable {
         }
     }
 
-    /// A stored JPEG tile as a complete stream: the shared JPEGTables merged in when the file has them.
+    /// A stored JPEG tile as a complete stream: the shared JPEGTables merged in when the file has them,
+    /// and an Adobe marker (transform 0) where the TIFF says the JPEG data is RGB. Some Aperio files code
+    /// tiles in RGB with no Adobe marker and component ids other than 'R', 'G', 'B', from which libjpeg
+    /// guesses YCbCr (wrong colours, magenta tissue); the TIFF's PhotometricInterpretation is what
+    /// defines the data's colour space (as OpenSlide reads it), so the marker makes every decoder, and
+    /// every reader of copied frames, read it so.
     func completeStream(_ raw: [UInt8]) -> [UInt8] {
-        base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+        let stream = base.jpegTables.map { JPEGStream.merge(tables: $0, tile: raw) } ?? raw
+        return base.compression == 7 && base.photometric == 2 && base.samplesPerPixel == 3 ? JPEGStream.addingAdobeRGBMarker(stream) : stream
     }
 
     private var blankTile: RGBImage { RGBImage(width: base.tileWidth, height: base.tileHeight, fill: properties.background) }

@@ -161,6 +161,26 @@ struct HostileInputConversionTests {
         #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 }, "dciodvfy: \(verdict.dciodvfy_errors)")
     }
 
+    // MARK: 16. RGB-coded Aperio JPEG without an Adobe marker
+
+    @Test("Aperio tiles coded in RGB with no Adobe marker and ids 1, 2, 3 keep their colours (the TIFF's RGB is trusted)",
+          arguments: [[String](), ["--reencode"]])
+    func aperioRGBWithoutMarker(extra: [String]) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, extra: ["--aperio-rgb-quirk"])
+        let info = try TestSupport.run(TestSupport.dicomizer, ["info", slide])
+        #expect(info.status == 0, "\(info.stderr)")
+        let out = dir.appendingPathComponent("out").path
+        let result = try TestSupport.run(TestSupport.dicomizer, [slide, "-o", out, "-q"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        let level0 = try DICOMFile(path: out + "/level-0.dcm")
+        #expect(level0.dataSet.string(.photometricInterpretation) == (extra.isEmpty ? "RGB" : "YBR_FULL_422"))
+        let verdict = try TestSupport.check(out, source: slide, maxMAD0: extra.isEmpty ? 1 : 3, associated: ["label", "overview", "thumbnail"])
+        #expect(verdict.errors.isEmpty, "\(verdict.errors)")
+        #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
+    }
+
     // MARK: 12. --overwrite keeps good output when the new run fails
 
     @Test("--overwrite replaces a good pyramid only once the new one is complete")

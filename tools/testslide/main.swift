@@ -52,6 +52,8 @@ struct TestSlide: ParsableCommand {
     @Option(help: "Paint only an N x N block of distinct level-0 tiles and repeat it (fast large slides).") var repeatTiles: Int?
     @Option(help: "SVS: the level-0 width its header declares, larger than --width; tiles past --width are left out (hostile input).") var declareWidth: Int?
     @Option(help: "SVS: the level-0 height its header declares, larger than --height (hostile input).") var declareHeight: Int?
+    @Flag(help: "SVS: code RGB tiles as some Aperio scanners do: no Adobe marker, component ids 1, 2, 3 (libjpeg then guesses YCbCr; the TIFF says RGB).")
+    var aperioRGBQuirk = false
     @Option(help: "Philips: nest this many empty elements inside the XML description (hostile input).") var xmlNesting = 0
     @Flag(help: "NDPI: leave out the McuStarts tag, as some files do (readers must find the restart markers).") var noMcuStarts = false
 
@@ -72,6 +74,7 @@ struct TestSlide: ParsableCommand {
             builder.close()
         case .svs, .svsJP2K:
             try writeSVS(painter)
+            if aperioRGBQuirk { try AperioRGBQuirk.apply(to: output) }
         case .tiff, .tiffRaw, .unsupported:
             try writeGenericTIFF(painter)
         case .philips:
