@@ -2,11 +2,22 @@ import Foundation
 import WSICodecs
 
 /// IIIF Image API 3.0 at compliance level 1 (regions by pixels, percent, full and square; sizes by width,
-/// height, both, best fit, percent and max; rotation 0; qualities default and color; jpg and png).
-/// Requests are served from the nearest finer pyramid level, resampled by area averaging; a request that
-/// is exactly one stored tile is answered with the stored frame.
+/// height, both, best fit, percent, max and upscaled with ^; rotation 0; qualities default and color; jpg
+/// and png). Requests are served from the pyramid level the output needs, resampled by area averaging,
+/// within a budget of decoded pixels (see `IIIFRendering.swift`); a request that is exactly one stored
+/// tile is answered with the stored frame.
 public enum IIIF {
+    /// Most output pixels per answer (4096 x 4096): 48 MiB decoded, the size viewers ask for at most.
     public static let maxArea = 16_777_216
+    /// Most output pixels along one side, so that a 16,000,000 x 1 answer (within maxArea) cannot make one
+    /// output row, and the sums kept for it while resampling, hundreds of megabytes long.
+    public static let maxWidth = 65_536
+    public static let maxHeight = 65_536
+
+    /// The features beyond level 1's that work, and level 1's own (clients that only read this list then
+    /// see them too). `cors` is left out: with `--cors ORIGIN` the IIIF routes answer that origin only.
+    public static let extraFeatures = ["baseUriRedirect", "jsonldMediaType", "regionByPct", "regionByPx", "regionSquare",
+                                       "sizeByConfinedWh", "sizeByH", "sizeByPct", "sizeByW", "sizeByWh", "sizeUpscaling"]
 
     /// A parsed image request, in level-0 pixels.
     public struct Request: Sendable, Equatable {
@@ -24,7 +35,9 @@ public enum IIIF {
         var factors = [1]
         let smallest = slide.downsample(slide.levels.count - 1)
         while Double(factors.last! * 2) <= smallest * 1.01 { factors.append(factors.last! * 2) }
-        let sizes = slide.levels.reversed().map { ["width": $0.width, "height": $0.height] }
+        // The stored levels' sizes that a request may ask for (within maxArea): larger ones would get 400.
+        let sizes = slide.levels.reversed().filter { $0.width <= maxWidth && $0.height <= maxHeight && $0.width * $0.height <= maxArea }
+            .map { ["width": $0.width, "height": $0.height] }
         return [
             "@context": "http://iiif.io/api/image/3/context.json",
             "id": id,
@@ -34,10 +47,13 @@ public enum IIIF {
             "width": slide.width,
             "height": slide.height,
             "maxArea": maxArea,
+            "maxWidth": maxWidth,
+            "maxHeight": maxHeight,
             "sizes": sizes,
             "tiles": [["width": tile, "height": base.tileHeight, "scaleFactors": factors]],
             "extraFormats": ["png"],
             "extraQualities": ["color"],
+            "extraFeatures": extraFeatures,
         ]
     }
 
@@ -79,9 +95,11 @@ public enum IIIF {
         var spec = Substring(size)
         if spec.hasPrefix("^") { upscale = true; spec = spec.dropFirst() }
         var ow = w, oh = h
-        let maxScale = sqrt(Double(maxArea) / (Double(w) * Double(h)))
+        // The largest scale within maxArea, maxWidth and maxHeight.
+        let maxScale = min(sqrt(Double(maxArea) / (Double(w) * Double(h))), Double(maxWidth) / Double(w), Double(maxHeight) / Double(h))
         if spec == "max" {
-            if maxScale < 1 { ow = max(1, Int(Double(w) * maxScale)); oh = max(1, Int(Double(h) * maxScale)) }
+            // max never enlarges; ^max enlarges as far as the limits allow.
+            if maxScale < 1 || upscale { ow = max(1, Int(Double(w) * maxScale)); oh = max(1, Int(Double(h) * maxScale)) }
         } else if spec.hasPrefix("pct:") {
             guard let p = Double(spec.dropFirst(4)), p > 0, p < 1_000_000 else { throw bad("size '\(size)' is not valid") }
             ow = max(1, Int((Double(w) * p / 100).rounded())); oh = max(1, Int((Double(h) * p / 100).rounded()))
@@ -104,33 +122,9 @@ public enum IIIF {
         }
         guard ow > 0, oh > 0 else { throw bad("size '\(size)' is empty") }
         if !upscale && (ow > w || oh > h) { throw bad("size '\(size)' is larger than the region; use ^ to upscale") }
-        guard ow < 1 << 31, oh < 1 << 31, ow * oh <= maxArea else { throw bad("size '\(size)' exceeds maxArea \(maxArea)") }
+        guard ow <= maxWidth, oh <= maxHeight, ow * oh <= maxArea else {
+            throw bad("size '\(size)' exceeds maxArea \(maxArea) or maxWidth x maxHeight \(maxWidth) x \(maxHeight)")
+        }
         return Request(x: x, y: y, width: w, height: h, outputWidth: ow, outputHeight: oh, format: format)
-    }
-}
-
-extension TileService {
-    /// Answers a parsed IIIF request from the nearest finer level.
-    public func iiif(slide: Slide, request r: IIIF.Request) throws -> EncodedImage {
-        let scale = min(Double(r.width) / Double(r.outputWidth), Double(r.height) / Double(r.outputHeight))
-        var level = 0
-        for (index, _) in slide.levels.enumerated() where slide.downsample(index) <= scale * 1.001 { level = index }
-        let image = slide.levels[level]
-        let factor = slide.downsample(level)
-        // Exactly one stored tile at its stored size: send the frame.
-        let tw = image.tileWidth, th = image.tileHeight
-        let lx = Double(r.x) / factor, ly = Double(r.y) / factor
-        if abs(factor - scale) < 0.001, lx.truncatingRemainder(dividingBy: Double(tw)) == 0, ly.truncatingRemainder(dividingBy: Double(th)) == 0,
-           r.outputWidth == tw, r.outputHeight == th {
-            return try tile(slide: slide, level: level, col: Int(lx) / tw, row: Int(ly) / th, format: r.format)
-        }
-        let x0 = Int((Double(r.x) / factor).rounded(.down)), y0 = Int((Double(r.y) / factor).rounded(.down))
-        let x1 = min(image.width, Int((Double(r.x + r.width) / factor).rounded(.up)))
-        let y1 = min(image.height, Int((Double(r.y + r.height) / factor).rounded(.up)))
-        let key = "\(slide.id)/iiif/\(r.x),\(r.y),\(r.width),\(r.height)/\(r.outputWidth),\(r.outputHeight).\(r.format.rawValue)"
-        return try cached(key) {
-            let pixels = try region(of: image, x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
-            return try encode(Resample.areaAverage(pixels, width: r.outputWidth, height: r.outputHeight), format: r.format)
-        }
     }
 }
