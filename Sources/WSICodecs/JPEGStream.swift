@@ -39,7 +39,7 @@ public enum JPEGStream {
 
     /// Walks marker segments from SOI up to SOS; `body` gets the marker, the segment's offset (at 0xFF)
     /// and its length field, and returns false to stop.
-    static func forEachSegment(_ data: [UInt8], _ body: (UInt8, Int, Int) -> Bool) {
+    public static func forEachSegment(_ data: [UInt8], _ body: (UInt8, Int, Int) -> Bool) {
         var i = 2
         while i + 4 <= data.count {
             guard data[i] == 0xFF else { return }

@@ -37,6 +37,8 @@ public final class SlideConverter {
         var rowsFilled = 0
         var nextTileRow = 0
         var copiedFrames = 0
+        /// Frames written as background where a copied level's source tile is absent (byte count 0).
+        var backgroundFrames = 0
 
         init(index: Int, width: Int, height: Int, tileHeight: Int, writer: Part10Writer, description: WSIInstanceDescription,
              computed: Bool, background: RGB) {
@@ -227,6 +229,11 @@ public final class SlideConverter {
                 try level.writer.finish(lossyRatios: ratios, moveIntoPlace: false)
                 finished.append(level.writer)
                 report.instances.append(instanceReport(level.writer, level.description, level: level.index, copied: level.copiedFrames))
+                if level.backgroundFrames > 0 {
+                    // Sparse files leave out unscanned tiles on purpose; elsewhere it is damage. Either way, say so.
+                    let tiles = level.backgroundFrames == 1 ? "1 tile of level \(level.index) is" : "\(level.backgroundFrames) tiles of level \(level.index) are"
+                    report.warnings.append("\(tiles) absent from the source (byte count 0) and written as background")
+                }
             }
             report.pyramidSeconds = Date().timeIntervalSince(started)
 
@@ -445,7 +452,7 @@ public final class SlideConverter {
         if let copy {
             let decoders = halfDecoders, transcoders = halfTranscoders, path = source.path
             let visibleWidth = level.width, visibleHeight = min(th, level.height - row * th)
-            let results = try Parallel.map(columns, threads: options.threads) { i -> (frame: [UInt8], copied: Bool) in
+            let results = try Parallel.map(columns, threads: options.threads) { i -> (frame: [UInt8], copied: Bool, background: Bool) in
                 if let half, let pixels {
                     pixels.withReadOnlyPixelBuffer { Self.halve(column: i, of: Self.tileWindow(i, of: $0, tileWidth: tw), into: half, tileWidth: tw) }
                 }
@@ -459,24 +466,25 @@ public final class SlideConverter {
                     if transcode, let reencoded = try Self.corruptTile(path, firstColumn + i, row, {
                         try codec.transcode(jpeg: frame, half: pixels == nil ? halfTile : nil)
                     }) {
-                        return (reencoded, false)
+                        return (reencoded, false, false)
                     }
                     if let halfTile, pixels == nil {
                         try Self.decodeAtHalfScale(frame, encoding: copy.encoding, tileWidth: tw, tileHeight: th, into: halfTile, decoders: decoders,
                                                    transcoders: transcoders, tile: (firstColumn + i, row), of: path)
                     }
-                    guard transcode else { return (frame, true) }
-                    return (try Self.corruptTile(path, firstColumn + i, row) { try codec.reencode(jpeg: frame) }, false)
+                    guard transcode else { return (frame, true, false) }
+                    return (try Self.corruptTile(path, firstColumn + i, row) { try codec.reencode(jpeg: frame) }, false, false)
                 }
                 // A tile the source lacks (sparse files): background, or the pixels when there are some.
                 guard let pixels else {
                     if let halfTile { RGBImage(width: halfTile.width, height: halfTile.height, fill: background).copy(into: halfTile, x: 0, y: 0) }
-                    return (try codec.encode(RGBImage(width: tw, height: th, fill: background)), false)
+                    return (try codec.encode(RGBImage(width: tw, height: th, fill: background)), false, true)
                 }
-                return (try codec.encode(pixels.crop(x: i * tw, y: 0, width: tw, height: th, fill: background)), false)
+                return (try codec.encode(pixels.crop(x: i * tw, y: 0, width: tw, height: th, fill: background)), false, true)
             }
             frames = results.map(\.frame)
             level.copiedFrames += results.count { $0.copied }
+            level.backgroundFrames += results.count { $0.background }
         } else {
             guard let pixels else { return }
             frames = try pixels.withReadOnlyPixelBuffer { buffer in

@@ -335,6 +335,9 @@ struct TIFFRawTiles: RawTileSource {
         switch encoding {
         case .jpeg(let rgbCoded):
             let stream = source.completeStream(raw)
+            if let problem = CopiedTileCheck.problem(stream, width: tileWidth, height: tileHeight) {
+                throw SourceError.corruptTile(source.path, col: col, row: row, CodecError("JPEG", problem))
+            }
             return rgbCoded ? JPEGStream.addingAdobeRGBMarker(stream) : stream
         case .jpeg2000:
             return raw

@@ -108,6 +108,32 @@ struct HostileInputConversionTests {
         #expect(infoFolder.status == 1 && infoFolder.stderr.contains("no .dcm files"), "status \(infoFolder.status): \(infoFolder.stderr)")
     }
 
+    // MARK: 10. Tiles that are not what the TIFF says
+
+    @Test("A copied tile whose JPEG is another size, or truncated, is refused naming the tile, though nothing decodes it",
+          arguments: [("large", "480 x 480 pixels, not the 240 x 240"), ("small", "60 x 60 pixels, not the 240 x 240"), ("truncated", "truncated")])
+    func oddTile(kind: String, problem: String) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, name: "odd.svs", extra: ["--odd-tile", kind])
+        let out = dir.appendingPathComponent("out").path
+        // One level: its tiles are only copied, never decoded.
+        let result = try Self.run([slide, "-o", out, "-q", "--levels", "1"])
+        Self.expectRefusal(result, output: out, mentions: ["odd.svs", "tile (2, 1)", problem])
+    }
+
+    @Test("A level-0 tile with byte count 0 becomes background, and a warning says so")
+    func emptyTile() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slide = try TestSupport.makeSlide("svs", in: dir, name: "empty.svs", extra: ["--odd-tile", "empty"])
+        let out = dir.appendingPathComponent("out").path
+        let result = try TestSupport.run(TestSupport.dicomizer, [slide, "-o", out, "-q"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("warning: 1 tile of level 0 is absent from the source"), "\(result.stderr)")
+        #expect(TestSupport.instances(in: out).count == 7)
+    }
+
     // MARK: 11. DICOM values out of range
 
     @Test("Pixel sizes no microscope gives, a 160-character file name with a backslash and hostile --metadata text give valid DICOM",

@@ -77,6 +77,7 @@ final class TIFFBuilder {
     /// Tiles `sparse` names are left out (offset and byte count 0), as scanners leave out unscanned areas.
     func addTiled(width: Int, height: Int, tile: Int, encoding: Encoding, description: String?, subfileType: UInt32 = 0,
                   mpp: Double? = nil, software: String? = nil, xmlPacket: String? = nil, corruptTile: Int? = nil,
+                  replaceTile: (index: Int, bytes: [UInt8]?)? = nil,
                   sparse: (_ col: Int, _ row: Int) -> Bool = { _, _ in false }, paint: @escaping @Sendable (_ col: Int, _ row: Int) -> RGBImage) throws {
         setCommon(width: width, height: height, encoding: encoding, description: description, subfileType: subfileType, mpp: mpp,
                   software: software, xmlPacket: xmlPacket)
@@ -97,6 +98,14 @@ final class TIFFBuilder {
             }
             for (col, data) in tiles.enumerated() where !skipped[col] {
                 let index = UInt32(row * across + col)
+                // A tile stored as given (any stream, of any size), or left out (byte count 0).
+                if let replaceTile, replaceTile.index == Int(index) {
+                    guard var raw = replaceTile.bytes else { continue }
+                    guard raw.withUnsafeMutableBytes({ TIFFWriteRawTile(tiff, index, $0.baseAddress, tmsize_t($0.count)) }) >= 0 else {
+                        throw fail("writing tile \(index)")
+                    }
+                    continue
+                }
                 var bytes = data
                 if corruptTile == Int(index) {
                     // A tile whose stream is garbage from its first byte: no decoder can take it.

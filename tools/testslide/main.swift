@@ -52,6 +52,8 @@ struct TestSlide: ParsableCommand {
     @Option(help: "Paint only an N x N block of distinct level-0 tiles and repeat it (fast large slides).") var repeatTiles: Int?
     @Option(help: "SVS: the level-0 width its header declares, larger than --width; tiles past --width are left out (hostile input).") var declareWidth: Int?
     @Option(help: "SVS: the level-0 height its header declares, larger than --height (hostile input).") var declareHeight: Int?
+    @Option(help: "SVS: one level-0 tile that is not what the TIFF says: large (a JPEG of twice the tile size), small (a quarter), truncated (half its stream), empty (byte count 0).")
+    var oddTile: String?
     @Flag(help: "SVS: code RGB tiles as some Aperio scanners do: no Adobe marker, component ids 1, 2, 3 (libjpeg then guesses YCbCr; the TIFF says RGB).")
     var aperioRGBQuirk = false
     @Option(help: "Philips: nest this many empty elements inside the XML description (hostile input).") var xmlNesting = 0
@@ -121,7 +123,7 @@ struct TestSlide: ParsableCommand {
         let (paintedWidth, paintedHeight) = (width, height)
         try builder.addTiled(width: declaredWidth, height: declaredHeight, tile: tile, encoding: encoding,
                              description: header + "\(declaredWidth)x\(declaredHeight) [0,0 \(declaredWidth)x\(declaredHeight)] (\(tile)x\(tile)) \(codecName) Q=\(quality)" + fields,
-                             corruptTile: corrupt, sparse: { col, row in col * tile >= paintedWidth || row * tile >= paintedHeight }) { col, row in
+                             corruptTile: corrupt, replaceTile: try oddTileBytes(painter, tile: tile), sparse: { col, row in col * tile >= paintedWidth || row * tile >= paintedHeight }) { col, row in
             guard let repeatTiles else { return painter.paint(x: col * tile, y: row * tile, width: tile, height: tile) }
             return cache.tile(col % repeatTiles, row % repeatTiles, level: 0) {
                 painter.paint(x: (col % repeatTiles) * tile, y: (row % repeatTiles) * tile, width: tile, height: tile)
@@ -148,6 +150,22 @@ struct TestSlide: ParsableCommand {
         try builder.addStripped(makeLabel(), encoding: .lzw, description: "Aperio Image Library v12.0.15\nlabel 420x400", subfileType: 1)
         try builder.addStripped(makeMacro(painter), encoding: .jpeg(quality: 90, ycbcr: false), description: "Aperio Image Library v12.0.15\nmacro 1280x431", subfileType: 9)
         builder.close()
+    }
+
+    /// The middle level-0 tile for `--odd-tile`: its index and its bytes (nil: left out).
+    private func oddTileBytes(_ painter: TissuePainter, tile: Int) throws -> (index: Int, bytes: [UInt8]?)? {
+        guard let oddTile else { return nil }
+        let index = ((height / tile) / 2) * ((width + tile - 1) / tile) + (width / tile) / 2
+        let encoder = JPEGEncoder(quality: quality)
+        switch oddTile {
+        case "large": return (index, try encoder.encode(painter.paint(x: 0, y: 0, width: tile * 2, height: tile * 2)))
+        case "small": return (index, try encoder.encode(painter.paint(x: 0, y: 0, width: tile / 4, height: tile / 4)))
+        case "truncated":
+            let whole = try encoder.encode(painter.paint(x: 0, y: 0, width: tile, height: tile))
+            return (index, Array(whole.prefix(whole.count / 2)))
+        case "empty": return (index, nil)
+        default: throw ValidationError("--odd-tile must be large, small, truncated or empty")
+        }
     }
 
     private func writeGenericTIFF(_ painter: TissuePainter) throws {
