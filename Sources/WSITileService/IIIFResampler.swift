@@ -40,6 +40,7 @@ struct IIIFResampler {
         let band = UnsafeMutablePointer<UInt8>.allocate(capacity: min(plan.height, maxBandRows) * plan.width * 3)
         defer { band.deallocate() }
         let shared = Shared(sums: sums, band: band)
+        let spans = columns()
         try out.withPixelBuffer { output in
             var y = 0
             while y < height {
@@ -54,10 +55,10 @@ struct IIIFResampler {
                 while s0 < sourceEnd {
                     let s1 = min(sourceEnd, s0 + maxBandRows)
                     try decode(rows: s0..<s1, into: shared.band, threads: threads)
-                    try accumulate(chunk: chunk, band: s0..<s1, shared: shared, threads: threads)
+                    try accumulate(chunk: chunk, band: s0..<s1, columns: spans, shared: shared, threads: threads)
                     s0 = s1
                 }
-                finish(chunk: chunk, sums: shared.sums, output: output)
+                try finish(chunk: chunk, columns: spans, shared: shared, output: output, threads: threads)
                 y = end
             }
         }
@@ -82,11 +83,23 @@ struct IIIFResampler {
         }
     }
 
+    /// Source columns (of the area) averaged into each output column: [first, end) at 2x, 2x + 1. Output
+    /// widths are at most IIIF.maxWidth, so this stays small.
+    private func columns() -> [Int] {
+        var spans = [Int](repeating: 0, count: 2 * width)
+        for x in 0..<width {
+            let first = Int(Double(x) * scaleX)
+            spans[2 * x] = first
+            spans[2 * x + 1] = max(first + 1, min(plan.width, Int((Double(x + 1) * scaleX).rounded(.up))))
+        }
+        return spans
+    }
+
     /// Adds the band's pixels into the sums of each output row of the chunk that averages them.
-    private func accumulate(chunk: Range<Int>, band: Range<Int>, shared: Shared, threads: Int) throws {
+    private func accumulate(chunk: Range<Int>, band: Range<Int>, columns: [Int], shared: Shared, threads: Int) throws {
         // Rows of the chunk split into column ranges, so that a chunk of one row still uses every core.
         let splits = chunk.count >= threads * 2 ? 1 : min(width, threads * 4)
-        let (width, scaleX, areaWidth) = (width, scaleX, plan.width)
+        let (width, areaWidth) = (width, plan.width)
         let rowSpans = chunk.map { rows($0) }
         try Parallel.forEach(chunk.count * splits, threads: threads) { index in
             let r = index / splits, part = index % splits
@@ -95,32 +108,36 @@ struct IIIFResampler {
             guard a < b else { return }
             let xStart = width * part / splits, xEnd = width * (part + 1) / splits
             let sums = shared.sums + (r * width) * 3
-            for x in xStart..<xEnd {
-                let xa = Int(Double(x) * scaleX)
-                let xb = max(xa + 1, min(areaWidth, Int((Double(x + 1) * scaleX).rounded(.up))))
-                var red = 0, green = 0, blue = 0
+            columns.withUnsafeBufferPointer { spans in
                 for row in a..<b {
-                    var p = shared.band + ((row - band.lowerBound) * areaWidth + xa) * 3
-                    for _ in xa..<xb {
-                        red += Int(p[0]); green += Int(p[1]); blue += Int(p[2])
-                        p += 3
+                    let line = shared.band + (row - band.lowerBound) * areaWidth * 3
+                    for x in xStart..<xEnd {
+                        var p = line + spans[2 * x] * 3
+                        var red = 0, green = 0, blue = 0
+                        for _ in spans[2 * x]..<spans[2 * x + 1] {
+                            red &+= Int(p[0]); green &+= Int(p[1]); blue &+= Int(p[2])
+                            p += 3
+                        }
+                        sums[3 * x] &+= red; sums[3 * x + 1] &+= green; sums[3 * x + 2] &+= blue
                     }
                 }
-                sums[3 * x] += red; sums[3 * x + 1] += green; sums[3 * x + 2] += blue
             }
         }
     }
 
-    /// The chunk's averages, rounded as `Resample.areaAverage` rounds them.
-    private func finish(chunk: Range<Int>, sums: UnsafeMutablePointer<Int>, output: PixelBuffer) {
-        for (r, y) in chunk.enumerated() {
-            let (first, end) = rows(y)
-            let line = output.base + y * output.pitch
-            for x in 0..<width {
-                let xa = Int(Double(x) * scaleX)
-                let xb = max(xa + 1, min(plan.width, Int((Double(x + 1) * scaleX).rounded(.up))))
-                let n = (end - first) * (xb - xa)
-                for c in 0..<3 { line[3 * x + c] = UInt8(truncatingIfNeeded: (sums[(r * width + x) * 3 + c] + n / 2) / n) }
+    /// The chunk's averages, rounded as `Resample.areaAverage` rounds them, a row per task.
+    private func finish(chunk: Range<Int>, columns: [Int], shared: Shared, output: PixelBuffer, threads: Int) throws {
+        let width = width
+        let rowSpans = chunk.map { rows($0) }
+        try Parallel.forEach(chunk.count, threads: threads) { r in
+            let (first, end) = rowSpans[r]
+            let line = output.base + (chunk.lowerBound + r) * output.pitch
+            let rowSums = shared.sums + r * width * 3
+            columns.withUnsafeBufferPointer { spans in
+                for x in 0..<width {
+                    let n = (end - first) * (spans[2 * x + 1] - spans[2 * x])
+                    for c in 0..<3 { line[3 * x + c] = UInt8(truncatingIfNeeded: (rowSums[3 * x + c] + n / 2) / n) }
+                }
             }
         }
     }
