@@ -4,7 +4,8 @@ import Foundation
 /// replaces what is not (`\xE9` in a Latin-1 name) with U+FFFD, naming a file that does not exist: such a
 /// slide was reported as "no such file". An argument that is not UTF-8 and names an existing file or
 /// folder is opened here by its bytes (`O_PATH`: nothing is read, a FIFO does not block) and given to the
-/// commands as `/proc/self/fd/N`, which opens the same file; messages show the name as decoded.
+/// commands as `/proc/self/fd/N`, which opens the same file; messages show the name as decoded. (Not for
+/// `batch`, whose children could not resolve it: there such names still read as U+FFFD.)
 enum RawArguments {
     struct Alias: Sendable {
         /// `/proc/self/fd/N`, naming the file.
@@ -23,6 +24,10 @@ enum RawArguments {
     static let parsed: (arguments: [String], aliases: [Alias]) = {
         var arguments: [String] = []
         var aliases: [Alias] = []
+        // Only for convert (the default) and info, which open what they are given in this process: a
+        // batch hands its paths to child processes, to which /proc/self/fd/N means another file.
+        let command = CommandLine.argc > 1 ? CommandLine.unsafeArgv[1].flatMap { String(validatingCString: $0) } : nil
+        let aliasing = !["batch", "batch-job", "serve", "send"].contains(command ?? "")
         for index in 1..<Int(CommandLine.argc) {
             guard let pointer = CommandLine.unsafeArgv[index] else { continue }
             if let text = String(validatingCString: pointer) {
@@ -30,6 +35,10 @@ enum RawArguments {
                 continue
             }
             let shown = String(cString: pointer)  // repaired
+            guard aliasing else {
+                arguments.append(shown)
+                continue
+            }
             let fd = open(pointer, openPathOnly | O_CLOEXEC)
             guard fd >= 0 else {
                 arguments.append(shown)
