@@ -94,8 +94,8 @@ public final class DicomizerPlugin: @unchecked Sendable {
     /// web/ beside the plugin or up to three folders up (a build folder inside the repository), or installed.
     static func defaultWebRoot() -> String? {
         var candidates: [String] = []
-        if let name = dicomizer_loaded_from(#dsohandle) {
-            let folder = URL(fileURLWithPath: String(cString: name)).resolvingSymlinksInPath().deletingLastPathComponent()
+        if let name = loadedFrom(UInt(bitPattern: #dsohandle)) {
+            let folder = URL(fileURLWithPath: name).resolvingSymlinksInPath().deletingLastPathComponent()
             // Beside it, or the repository's web/ when it sits in .build/<triple>/<configuration>/.
             var up = folder
             for _ in 0..<4 {
@@ -105,6 +105,21 @@ public final class DicomizerPlugin: @unchecked Sendable {
         }
         candidates += ["/usr/local/share/dicomizer/web", "/usr/share/dicomizer/web"]
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") }
+    }
+
+    /// The file mapped at `address` in this process (the plugin's own .so for `#dsohandle`), from
+    /// /proc/self/maps: lines "start-end perms offset dev inode path".
+    static func loadedFrom(_ address: UInt) -> String? {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, let dash = fields[0].firstIndex(of: "-"),
+                  let start = UInt(fields[0][..<dash], radix: 16), let end = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
+                  start <= address, address < end else { continue }
+            let path = fields[5].trimmingCharacters(in: .whitespaces)
+            return path.hasPrefix("/") ? path : nil
+        }
+        return nil
     }
 
     /// One request from Orthanc's HTTP server.

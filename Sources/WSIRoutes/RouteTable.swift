@@ -86,13 +86,14 @@ public struct RouteTable: Sendable {
         routes.append(Route(pattern, access: access, handler))
     }
 
-    /// The decoded, non-empty segments of a raw path; nil when a segment does not decode or holds a NUL,
-    /// a slash or a backslash once decoded.
+    /// The decoded, non-empty segments of a raw path; nil when a segment does not decode or holds a NUL
+    /// or a slash once decoded. (A backslash is left to the routes: IIIF answers 400 for it, and names
+    /// of files are checked letter by letter.)
     public static func segments(_ rawPath: String) -> [String]? {
         var out: [String] = []
         for part in rawPath.split(separator: "/", omittingEmptySubsequences: true) {
             guard let decoded = String(part).removingPercentEncoding,
-                  !decoded.contains(where: { $0 == "\0" || $0 == "/" || $0 == "\\" }) else { return nil }
+                  !decoded.contains(where: { $0 == "\0" || $0 == "/" }) else { return nil }
             out.append(decoded)
         }
         return out

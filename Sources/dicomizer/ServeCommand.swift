@@ -14,8 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
           /api/slides/ID/tiles/LEVEL/COL/ROW    a tile (?format=png)
           /api/slides/ID/associated/KIND        label, overview, thumbnail
           /wsi/pyramids/ID, /wsi/tiles/...      Orthanc WSI's routes
-          /iiif/ID/info.json, /iiif/ID/...      IIIF Image API 3.0, level 1
-          /dicomweb/studies/...                 QIDO, metadata, frames
+          /iiif/ID/info.json, /iiif/ID/...      IIIF Image API 3.0, level 1 (CORS on)
+          /dicomweb/studies/...                 QIDO-RS, WADO-RS (metadata, frames, rendered)
         New and removed files are picked up while it runs.
         """)
 
@@ -25,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require this bearer token on the data routes.") var token: String?
     @Option(name: .customLong("cors"), help: "Allow this origin (repeatable; * for any).") var corsOrigins: [String] = []
     @Option(help: "Folder of the viewer's files (default: the web/ folder of this installation).") var web: String?
+    @Option(help: "The URL clients reach the server at (behind a proxy), for absolute links and IIIF ids.") var publicUrl: String?
     @Option(help: "Tile cache size in MiB (transcoded tiles).") var cacheMb = 256
     @Option(help: "Seconds between rescans of the folder.") var rescanSeconds = 5.0
     @Flag(name: .shortAndLong, help: "Do not log each request.") var quiet = false
@@ -40,6 +41,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.token = token
         configuration.corsOrigins = corsOrigins
+        if let publicUrl {
+            guard let url = URL(string: publicUrl), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw fail("--public-url must be an http(s) URL such as https://slides.example.org")
+            }
+            configuration.publicURL = publicUrl
+        }
         configuration.webRoot = web ?? Self.defaultWebRoot()
         configuration.cacheBytes = max(1, cacheMb) << 20
         configuration.rescanInterval = .milliseconds(Int(max(0.1, rescanSeconds) * 1000))

@@ -55,19 +55,10 @@ struct IIIFValidatorTests {
                                         "--identifier", slide.id, "--version", "3.0", "--level", "1"])
             }.value
             let log = result.stdout + result.stderr
-            // The random-value tests sometimes send a backslash (the validator's strings are chr(48...122)),
-            // and RouteTable.segments answers 404 for any segment holding one, before the IIIF route can
-            // answer 400. Until that changes (outside the IIIF files), that one failure is a known issue.
-            let failures = log.components(separatedBy: " FAIL").dropFirst().map { $0.prefix(400) }
-            if !failures.isEmpty, failures.allSatisfy({ $0.contains("\\\\") && $0.contains("got: 404") }) {
-                withKnownIssue("a backslash in a parameter gives 404 from RouteTable, not 400", isIntermittent: true) {
-                    Issue.record("iiif-validator: \(log.suffix(3000))")
-                }
-            } else {
-                #expect(result.status == 0, "iiif-validator failed:\n\(log.suffix(6000))")
-                #expect(log.contains("PASS") && !log.contains("FAIL"), "\(log.suffix(6000))")
-                #expect(log.contains(" tests, 0 failures)"), "\(log.suffix(2000))")
-            }
+            // Its random-value tests sometimes send a backslash (chr(48...122)): the IIIF route answers 400.
+            #expect(result.status == 0, "iiif-validator failed:\n\(log.suffix(6000))")
+            #expect(log.contains("PASS") && !log.contains("FAIL"), "\(log.suffix(6000))")
+            #expect(log.contains(" tests, 0 failures)"), "\(log.suffix(2000))")
 
             // The features listed beyond level 1 work (^ is sent escaped: the test client refuses it bare).
             for (uri, size) in [("pct:10,10,50,50/max", (500, 500)), ("full/pct:25", (250, 250)), ("full/!300,200", (200, 200)),

@@ -81,6 +81,83 @@ struct OrthancPluginTests {
 
     static func files(_ folder: String) -> [String] { TestSupport.instances(in: folder).map { folder + "/" + $0 } }
 
+    /// A PostgreSQL server of its own in a temporary folder, on a loopback port, stopped with the value.
+    final class PostgreSQL {
+        let folder: URL
+        let port: Int
+        static let bin = "/usr/lib/postgresql/15/bin"
+
+        init(folder: URL) throws {
+            self.folder = folder
+            port = ExportTests.freePort()
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let data = folder.appendingPathComponent("data").path
+            // The server must not keep our pipes open (the test reads them to their end): all output to files.
+            let script = "\(Self.bin)/initdb -D \(data) -A trust -U postgres >\(folder.path)/initdb.log 2>&1 && \(Self.bin)/pg_ctl -D \(data) -w "
+                + "-o '-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1' -l \(folder.path)/log start </dev/null >/dev/null 2>&1 && "
+                + "\(Self.bin)/createdb -h 127.0.0.1 -p \(port) -U postgres orthanc"
+            let result = try run(script)
+            guard result.status == 0 else { throw TileServerTests.FixtureError(message: "PostgreSQL did not start: \(result.stderr)") }
+        }
+
+        /// Runs `script` as the postgres user when we are root (PostgreSQL refuses to run as root), its
+        /// output to a file, through system(3): the server it starts must hold no pipe of ours, and
+        /// Foundation's Process did not reap the parent of a daemon here.
+        func run(_ script: String) throws -> (status: Int32, stderr: String) {
+            let log = folder.appendingPathComponent("setup.log").path
+            let quoted = "'" + script.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            let command = TestSupport.isRoot
+                ? "chown -R postgres \(folder.path) && runuser -u postgres -- /bin/sh -c \(quoted) </dev/null >>\(log) 2>&1"
+                : "/bin/sh -c \(quoted) </dev/null >>\(log) 2>&1"
+            let status = system(command)
+            return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+
+        deinit {
+            _ = try? run("\(Self.bin)/pg_ctl -D \(folder.path)/data stop -m immediate >/dev/null")
+        }
+    }
+
+    @Test("Two Orthancs on one PostgreSQL index and one storage folder: a pyramid stored through one is served by the other's plugin")
+    func scaleOut() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let dir = try TestSupport.temporaryDirectory("orthanc-scale-out")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = try PostgreSQL(folder: dir.appendingPathComponent("postgres"))
+        let storage = dir.appendingPathComponent("shared-storage")
+        let shared: [String: Any] = [
+            "StorageDirectory": storage.path,
+            "PostgreSQL": ["EnableIndex": true, "EnableStorage": false, "Host": "127.0.0.1", "Port": database.port, "Database": "orthanc",
+                           "Username": "postgres", "Password": "", "Lock": false],
+        ]
+        let plugins = ["/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so", Self.plugin]
+        let first = try await Orthanc(folder: dir.appendingPathComponent("a"), extra: shared, plugins: plugins)
+        let second = try await Orthanc(folder: dir.appendingPathComponent("b"), extra: shared, plugins: plugins)
+
+        let local = SlideLibrary(root: fixture.served + "/ours")
+        local.rescan()
+        let slide = try #require(local.slides.first)
+        let reference = TileService(store: local)
+        // Stored through the first: the second's plugin heard no event of it, and finds it on the first request.
+        try await Self.upload(Self.files(fixture.served + "/ours"), to: first.base)
+        let detail = try await Self.request("\(second.base)/dicomizer/api/slides/\(slide.id)")
+        #expect(detail.status == 200, "the second Orthanc does not serve a slide stored through the first")
+        let tile = try await Self.request("\(second.base)/dicomizer/api/slides/\(slide.id)/tiles/0/1/1")
+        #expect(try tile.body == reference.tile(slide: slide, level: 0, col: 1, row: 1).data)
+        let listed = try await Self.eventually {
+            let list = try await Self.request("\(second.base)/dicomizer/api/slides")
+            return ((list.json as? [String: Any])?["slides"] as? [[String: Any]])?.count == 1
+        }
+        #expect(listed, "the second Orthanc's slide list does not show it")
+
+        // Deleted through the first: gone from the second after its refresh.
+        let series = try #require(try await Self.request("\(first.base)/series").json as? [String])
+        #expect(try await Self.request("\(first.base)/series/\(try #require(series.first))", method: "DELETE").status == 200)
+        let gone = try await Self.eventually { try await Self.request("\(second.base)/dicomizer/api/slides/\(slide.id)").status == 404 }
+        #expect(gone, "the second Orthanc still serves a series deleted through the first")
+        withExtendedLifetime((first, second, database)) {}
+    }
+
     @Test("Serves what Orthanc stores: ours (STOW-RS, C-STORE), wsidicomizer's and OrthancWSIDicomizer's, byte for byte")
     func servesStoredPyramids() async throws {
         let fixture = try TileServerTests.fixture.get()
