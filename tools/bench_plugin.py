@@ -17,7 +17,7 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_serve import GENERATOR, OURS, ROOT, frames_of, free_port, wait_http, wrk  # noqa: E402
+from bench_serve import OURS, ROOT, benchmark_slide, frames_of, free_port, wait_http, wrk  # noqa: E402
 
 PLUGIN = os.path.join(ROOT, ".build/release/libDicomizerOrthanc.so")
 
@@ -41,9 +41,7 @@ def main():
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench", "plugin"))
     args = p.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
-    slide = os.path.join(ROOT, "bench", "slide-20000x15000.svs")
-    if not os.path.exists(slide):
-        subprocess.run([GENERATOR, slide, "--kind", "svs", "--width", "20000", "--height", "15000"], check=True)
+    slide = benchmark_slide()
     jpeg_dir = os.path.join(args.workdir, "jpeg")
     j2k_dir = os.path.join(args.workdir, "j2k")
     subprocess.run([OURS, slide, "-o", jpeg_dir, "--overwrite", "-q", "--no-label", "--no-overview", "--no-thumbnail"], check=True)

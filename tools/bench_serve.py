@@ -60,6 +60,15 @@ def wrk(base, paths, seconds, workdir, name):
     return rate, float(p99.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
 
 
+def benchmark_slide():
+    """The 20,000 x 15,000 Aperio-style slide both serving benchmarks use, generated once."""
+    slide = os.path.join(ROOT, "bench", "slide-20000x15000.svs")
+    if not os.path.exists(slide):
+        os.makedirs(os.path.dirname(slide), exist_ok=True)
+        subprocess.run([GENERATOR, slide, "--kind", "svs", "--width", "20000", "--height", "15000"], check=True)
+    return slide
+
+
 def frames_of(path):
     import pydicom
     from pydicom.encaps import generate_frames
@@ -75,9 +84,7 @@ def main():
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench", "serve"))
     args = p.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
-    slide = os.path.join(ROOT, "bench", "slide-20000x15000.svs")
-    if not os.path.exists(slide):
-        subprocess.run([GENERATOR, slide, "--kind", "svs", "--width", "20000", "--height", "15000"], check=True)
+    slide = benchmark_slide()
     jpeg_dir = os.path.join(args.workdir, "dicom", "jpeg")
     j2k_dir = os.path.join(args.workdir, "dicom-j2k", "j2k")
     subprocess.run([OURS, slide, "-o", jpeg_dir, "--overwrite", "-q"], check=True)
