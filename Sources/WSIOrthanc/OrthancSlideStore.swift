@@ -125,7 +125,12 @@ public final class OrthancSlideStore: SlideStore, @unchecked Sendable {
         for instance in instances where Self.isOrthancID(instance) {
             guard let sopClass = host.get("/instances/\(instance)/metadata/SopClassUid").map({ String(decoding: $0, as: UTF8.self) }),
                   sopClass.trimmingCharacters(in: .whitespaces) == Self.wsiSOPClass else { continue }
-            if let file = open(instance: instance) { files.append(file) }
+            guard let file = open(instance: instance) else { continue }
+            if let problem = InstanceLimits.problem(file) {
+                host.warning("skipping instance \(instance): \(problem)")
+                continue
+            }
+            files.append(file)
         }
         let slide = uid.flatMap { uid in PyramidIndexer.slide(id: uid, files: files.filter { $0.dataSet.string(.seriesInstanceUID) == uid }) }
         lock.withLock {

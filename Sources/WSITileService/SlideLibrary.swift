@@ -83,6 +83,10 @@ public final class SlideLibrary: SlideStore, @unchecked Sendable {
                 logger.warning("skipping \(path): no frames")
                 return nil
             }
+            if let problem = InstanceLimits.problem(file) {
+                logger.warning("skipping \(path): \(problem)")
+                return nil
+            }
             return file
         } catch {
             logger.warning("skipping \(path): \(error)")

@@ -122,3 +122,45 @@ struct MalformedInputTests {
         }
     }
 }
+
+/// Headers that declare more than any slide: the stores skip such instances before indexing them.
+@Suite("Instance limits")
+struct InstanceLimitsTests {
+    func file(columns: Int = 2, rows: Int = 2, width: UInt32 = 4, height: UInt32 = 2, frames: Int = 2) throws -> DICOMFile {
+        var ds = MalformedInputTests.tiledVolume(frames: String(frames))
+        ds.set(.columns, us: UInt16(columns))
+        ds.set(.rows, us: UInt16(rows))
+        ds.set(.totalPixelMatrixColumns, ul: width)
+        ds.set(.totalPixelMatrixRows, ul: height)
+        let pixels = MalformedInputTests.pixelDataHeader(length: UInt32(frames * 4)) + [UInt8](repeating: 7, count: frames * 4)
+        return try DICOMFile(data: MalformedInputTests.part10(ds, pixelData: pixels), path: "limits.dcm")
+    }
+
+    @Test("Tiles of 30,000 pixels, a 1.6M x 1.6M matrix, and a grid a few frames cannot fill are refused; a plain level is not")
+    func limits() throws {
+        #expect(InstanceLimits.problem(try file()) == nil)
+        #expect(InstanceLimits.problem(try file(columns: 30_000, rows: 30_000))?.contains("tiles of 30000") == true)
+        #expect(InstanceLimits.problem(try file(width: 1_600_000, height: 1_600_000))?.contains("at most") == true)
+        #expect(InstanceLimits.problem(try file(columns: 2, rows: 2, width: 200_000, height: 200_000))?.contains("only 2 frames") == true)
+    }
+
+    @Test("The folder store skips such an instance and keeps the others")
+    func folderSkips() throws {
+        let root = try TestSupport.temporaryDirectory("limits")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var huge = MalformedInputTests.tiledVolume(frames: "1")
+        huge.set(.seriesInstanceUID, .UI, "1.2.9")
+        huge.set(.sopClassUID, .UI, UID.vlWholeSlideMicroscopyImageStorage)
+        huge.set(.totalPixelMatrixColumns, ul: 1_600_000)
+        huge.set(.totalPixelMatrixRows, ul: 1_600_000)
+        let pixels = MalformedInputTests.pixelDataHeader(length: 4) + [1, 2, 3, 4]
+        try MalformedInputTests.part10(huge, pixelData: pixels).write(to: root.appendingPathComponent("huge.dcm"))
+        let fine = MalformedInputTests.pixelDataHeader(length: 8) + [UInt8](repeating: 5, count: 8)
+        var plain = MalformedInputTests.tiledVolume()
+        plain.set(.sopClassUID, .UI, UID.vlWholeSlideMicroscopyImageStorage)
+        try MalformedInputTests.part10(plain, pixelData: fine).write(to: root.appendingPathComponent("fine.dcm"))
+        let library = SlideLibrary(root: root.path)
+        library.rescan()
+        #expect(library.slides.map(\.id) == ["1.2.3"])
+    }
+}
