@@ -28,9 +28,9 @@ struct DICOMwebClientTests {
         try await TileServerTests().withServer(root: root.path) { client, _ in
             let port = try #require(client.port)
             // The clients run in another process: keep this task free to serve them.
-            let result = try await Task.detached {
+            let result = try await TestSupport.offPool {
                 try TestSupport.python([Self.script, "check", "http://127.0.0.1:\(port)/dicomweb", root.path])
-            }.value
+            }
             #expect(result.status == 0, "DICOMweb client checks failed:\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(3000))")
         }
     }

@@ -27,9 +27,9 @@ struct HostileRequestTests {
             let path = template.replacingOccurrences(of: "STUDY", with: slide.studyInstanceUID)
                 .replacingOccurrences(of: "SOP", with: sop).replacingOccurrences(of: "ID", with: slide.id)
             // As curl --path-as-is sends it: the raw bytes, no normalisation on the way.
-            let answers = try server.rawHTTP(port: try #require(client.port), "GET \(path) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            let answers = try await server.rawHTTPOffPool(port: try #require(client.port), "GET \(path) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
             #expect(answers.first?.status == 401, "\(path) gave \(answers.first?.status ?? 0) without the token")
-            let allowed = try server.rawHTTP(port: try #require(client.port),
+            let allowed = try await server.rawHTTPOffPool(port: try #require(client.port),
                                              "GET \(path) HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n")
             #expect(allowed.first?.status == 200, "\(path) gave \(allowed.first?.status ?? 0) with the token")
         }
@@ -50,7 +50,7 @@ struct HostileRequestTests {
                                                   method: .get)
             #expect(frames.status == .badRequest)
             let port = try #require(client.port)
-            let evil = try server.rawHTTP(port: port, "GET /iiif/\(slide.id)/info.json HTTP/1.1\r\nHost: evil.example\"><script>\r\nConnection: close\r\n\r\n")
+            let evil = try await server.rawHTTPOffPool(port: port, "GET /iiif/\(slide.id)/info.json HTTP/1.1\r\nHost: evil.example\"><script>\r\nConnection: close\r\n\r\n")
             let answer = try #require(evil.first)
             let info = try #require(try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])
             #expect((info["id"] as? String)?.hasPrefix("http://localhost/iiif/") == true, "\(info["id"] ?? "")")

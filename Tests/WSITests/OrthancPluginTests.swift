@@ -82,7 +82,7 @@ struct OrthancPluginTests {
     static func files(_ folder: String) -> [String] { TestSupport.instances(in: folder).map { folder + "/" + $0 } }
 
     /// A PostgreSQL server of its own in a temporary folder, on a loopback port, stopped with the value.
-    final class PostgreSQL {
+    final class PostgreSQL: Sendable {
         let folder: URL
         let port: Int
         static let bin = "/usr/lib/postgresql/15/bin"
@@ -123,7 +123,7 @@ struct OrthancPluginTests {
         let fixture = try TileServerTests.fixture.get()
         let dir = try TestSupport.temporaryDirectory("orthanc-scale-out")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let database = try PostgreSQL(folder: dir.appendingPathComponent("postgres"))
+        let database = try await TestSupport.offPool { try PostgreSQL(folder: dir.appendingPathComponent("postgres")) }
         let storage = dir.appendingPathComponent("shared-storage")
         let shared: [String: Any] = [
             "StorageDirectory": storage.path,
@@ -168,9 +168,12 @@ struct OrthancPluginTests {
 
         let orthanc = try await Orthanc(folder: dir)
         let served = fixture.served
-        let stow = try TestSupport.run(TestSupport.dicomizer, ["send", served + "/ours", "--to", "\(orthanc.base)/dicom-web", "-q"])
+        let base = orthanc.base, dicomPort = orthanc.dicomPort
+        let stow = try await TestSupport.offPool { try TestSupport.run(TestSupport.dicomizer, ["send", served + "/ours", "--to", "\(base)/dicom-web", "-q"]) }
         #expect(stow.status == 0, "\(stow.stderr)")
-        let cstore = try TestSupport.run(TestSupport.dicomizer, ["send", served + "/ours-j2k", "--to", "dicom://ORTHANC@127.0.0.1:\(orthanc.dicomPort)", "-q"])
+        let cstore = try await TestSupport.offPool {
+            try TestSupport.run(TestSupport.dicomizer, ["send", served + "/ours-j2k", "--to", "dicom://ORTHANC@127.0.0.1:\(dicomPort)", "-q"])
+        }
         #expect(cstore.status == 0, "\(cstore.stderr)")
         try await Self.upload(Self.files(served + "/wsidicomizer") + Self.files(served + "/orthanc"), to: orthanc.base)
         // A broken instance inside one of the series: Orthanc keeps it, we skip it.
@@ -267,7 +270,7 @@ struct OrthancPluginTests {
         let artifacts = TestSupport.repositoryRoot.appendingPathComponent("test-artifacts")
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         let screenshot = artifacts.appendingPathComponent("orthanc-viewer.png").path
-        let viewer = try TestSupport.python([TestSupport.repositoryRoot.appendingPathComponent("Tests/interop/viewer_check.py").path, root, some.id, screenshot])
+        let viewer = try await TestSupport.offPool { try TestSupport.python([TestSupport.repositoryRoot.appendingPathComponent("Tests/interop/viewer_check.py").path, root, some.id, screenshot]) }
         #expect(viewer.status == 0, "viewer check failed: \(viewer.stdout)\n\(viewer.stderr.suffix(1500))")
 
         // Deleting a series in Orthanc takes its slide away.

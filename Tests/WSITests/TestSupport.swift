@@ -43,6 +43,15 @@ enum TestSupport {
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs blocking work (a child process waited for) on a thread of its own, off Swift's cooperative
+    /// pool: with two cores the pool has two threads, and two tests blocking them while a third waits for
+    /// an in-process server (whose handlers need the pool) would stall the whole run.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
+        }
+    }
+
     static func python(_ arguments: [String]) throws -> Result {
         try run("/usr/bin/env", ["python3"] + arguments)
     }

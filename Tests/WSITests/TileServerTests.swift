@@ -218,7 +218,7 @@ struct TileServerTests {
             let screenshot = artifacts.appendingPathComponent("viewer.png").path
             let script = TestSupport.repositoryRoot.appendingPathComponent("Tests/interop/viewer_check.py").path
             // The browser runs in another process: keep this task free to serve it.
-            let result = try await Task.detached { try TestSupport.python([script, "http://localhost:\(port)", slide.id, screenshot]) }.value
+            let result = try await TestSupport.offPool { try TestSupport.python([script, "http://localhost:\(port)", slide.id, screenshot]) }
             #expect(result.status == 0, "viewer check failed: \(result.stdout)\n\(result.stderr.suffix(1500))")
             #expect(FileManager.default.fileExists(atPath: screenshot))
         }
@@ -261,7 +261,7 @@ struct TileServerTests {
             let auth = "Authorization: Bearer s3cret\r\nHost: test\r\n"
             // Pipelined on one connection: a request for the router, then tiles, then one closing the connection.
             // Without the ordering guard the tile would overtake the slide's JSON.
-            let answers = try rawHTTP(port: try #require(client.port), [
+            let answers = try await rawHTTPOffPool(port: try #require(client.port), [
                 "GET /api/slides/\(slide.id) HTTP/1.1\r\n\(auth)\r\n",
                 "GET /api/slides/\(slide.id)/tiles/0/1/0 HTTP/1.1\r\n\(auth)Origin: https://viewer.example\r\n\r\n",
                 "GET /wsi/tiles/\(slide.id)/0/1/0 HTTP/1.1\r\nHost: test\r\n\r\n",
@@ -279,6 +279,12 @@ struct TileServerTests {
     }
 
     struct RawAnswer { let status: Int; let headers: [String: String]; let body: Data }
+
+    /// `rawHTTP` on a thread of its own: it blocks while the in-process server, which needs the
+    /// cooperative pool, answers.
+    func rawHTTPOffPool(port: Int, _ requests: String) async throws -> [RawAnswer] {
+        try await TestSupport.offPool { try self.rawHTTP(port: port, requests) }
+    }
 
     /// Sends `requests` in one write on a new connection and reads answers until the server closes it.
     func rawHTTP(port: Int, _ requests: String) throws -> [RawAnswer] {
