@@ -158,12 +158,6 @@ public final class DICOMFile: @unchecked Sendable {
         }
     }
 
-    /// The byte count of frame `index`, without reading it.
-    public func frameLength(_ index: Int) -> Int {
-        guard index >= 0, index < frameFragments.count else { return 0 }
-        return frameFragments[index].reduce(0) { $0 + $1.count }
-    }
-
     /// The file the frames are read from, when they come from one (not from memory or a fetcher).
     public var fileSource: FileByteSource? { fetcher == nil ? source as? FileByteSource : nil }
 

@@ -40,9 +40,6 @@ public struct RouteRequest: Sendable {
     /// The first value of query parameter `name`.
     public func query(_ name: String) -> String? { query.first { $0.name == name }?.value }
 
-    /// Every value of query parameter `name`.
-    public func queryValues(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
-
     /// The base URL a host should use: the configured public URL, else the request's scheme and Host
     /// header when it is a plain host[:port] (anything else is not copied into links), plus the mount.
     public static func baseURL(publicURL: String?, scheme: String?, host: String?, mount: String) -> String {
