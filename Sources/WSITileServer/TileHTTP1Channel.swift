@@ -8,18 +8,24 @@ import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 child channel with `TileFastPath` placed right after HTTP/1 decoding, ahead of
 /// the conversion to HTTP types and the router (Hummingbird's own extra handlers only go after that
-/// conversion). Otherwise the same pipeline as `HTTP1Channel`.
+/// conversion). Otherwise the same pipeline as `HTTP1Channel`, with `ConnectionLimiter`'s admission and
+/// idle timeout in place of Hummingbird's idle handler (which would not see the fast path's requests).
 struct TileHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
     let responder: HTTPChannelHandler.Responder
     let makeFastPath: @Sendable () -> TileFastPath
+    let limiter: ConnectionLimiter
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        guard let connection = limiter.admit(channel) else {
+            return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                                      withOutboundHeaderValidation: false)
+            try pipeline.addHandler(limiter.handler(for: connection))
             try pipeline.addHandler(makeFastPath())
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))

@@ -28,6 +28,10 @@ public struct TileServerConfiguration: Sendable {
     /// The URL clients reach the server at, for absolute links (IIIF ids); else taken from a plain Host header.
     public var publicURL: String?
     public var logRequests = true
+    /// Connections open at once; nil for `ConnectionLimiter.defaultMaximum` of the descriptor limit.
+    public var maxConnections: Int?
+    /// A connection with no request in progress for this long is closed.
+    public var idleTimeout: Duration = .seconds(60)
 
     public init(root: String) { self.root = root }
 }
@@ -39,11 +43,21 @@ public enum TileServer {
     /// send (stored JPEG frames, cached images) are answered without it. `token` and `corsOrigins` must
     /// match the routes' settings.
     public static func http1(service: TileService, token: String? = nil, corsOrigins: [String] = [],
-                             requestLogger: Logger? = nil) -> HTTPServerBuilder {
+                             requestLogger: Logger? = nil, limiter: ConnectionLimiter) -> HTTPServerBuilder {
         let settings = TileFastPath.Settings(token: token, corsOrigins: corsOrigins, logger: requestLogger)
         return HTTPServerBuilder { responder in
-            TileHTTP1Channel(responder: responder, makeFastPath: { TileFastPath(service: service, settings: settings) })
+            TileHTTP1Channel(responder: responder, makeFastPath: { TileFastPath(service: service, settings: settings) },
+                             limiter: limiter)
         }
+    }
+
+    /// The limiter for `configuration`: its maximum, else one below the descriptor limit (raised to the hard limit).
+    public static func connectionLimiter(_ configuration: TileServerConfiguration, logger: Logger) -> ConnectionLimiter {
+        let maximum = configuration.maxConnections
+            ?? ConnectionLimiter.defaultMaximum(descriptorLimit: ConnectionLimiter.raiseDescriptorLimit())
+        let timeout = configuration.idleTimeout.components
+        let nanoseconds = timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000
+        return ConnectionLimiter(maximum: maximum, idleTimeout: .nanoseconds(max(1_000_000, nanoseconds)), logger: logger)
     }
 
     public static func routeSettings(_ configuration: TileServerConfiguration) -> RouteSettings {
@@ -68,7 +82,8 @@ public enum TileServer {
         let application = Application(
             responder: responder,
             server: http1(service: service, token: configuration.token, corsOrigins: configuration.corsOrigins,
-                          requestLogger: configuration.logRequests ? logger : nil),
+                          requestLogger: configuration.logRequests ? logger : nil,
+                          limiter: connectionLimiter(configuration, logger: logger)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dicomizer"),
             services: [LibraryWatcher(library: library, interval: configuration.rescanInterval)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -28,6 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The URL clients reach the server at (behind a proxy), for absolute links and IIIF ids.") var publicUrl: String?
     @Option(help: "Tile cache size in MiB (transcoded tiles).") var cacheMb = 256
     @Option(help: "Seconds between rescans of the folder.") var rescanSeconds = 5.0
+    @Option(help: ArgumentHelp("Connections open at once (default: the descriptor limit less a quarter, at most 256, kept for files).",
+                               discussion: "Past it, the connection idle the longest is closed to make room; when all are busy, new ones are refused."))
+    var maxConnections: Int?
+    @Option(help: "Seconds a connection may stay open with no request in progress.") var idleTimeout = 60.0
     @Flag(name: .shortAndLong, help: "Do not log each request.") var quiet = false
 
     func run() async throws {
@@ -51,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.cacheBytes = max(1, cacheMb) << 20
         configuration.rescanInterval = .milliseconds(Int(max(0.1, rescanSeconds) * 1000))
         configuration.logRequests = !quiet
+        if let maxConnections {
+            guard maxConnections >= 1 else { throw fail("--max-connections must be at least 1") }
+            configuration.maxConnections = maxConnections
+        }
+        guard idleTimeout >= 0.1, idleTimeout <= 86_400 else { throw fail("--idle-timeout must be 0.1 to 86400 seconds") }
+        configuration.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         var logger = Logger(label: "dicomizer")
         logger.logLevel = .info
         let (application, service) = TileServer.makeApplication(configuration, logger: logger) { port in

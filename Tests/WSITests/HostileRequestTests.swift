@@ -103,4 +103,54 @@ struct HostileRequestTests {
             #expect(try fine.status == .ok && Data(buffer: fine.body) == other.levels[0].frame(col: 0, row: 0).map { try $0.file.frameData($0.index) })
         }
     }
+
+    /// `Tests/interop/idle_connections.py` against `dicomizer serve` under a descriptor limit.
+    struct IdleRun: Decodable {
+        var opened: Int
+        var slides_before: Int?
+        var slides_during: Int?
+        var slides_after: Int?
+        var closed_after: Int?
+        var log: String
+    }
+
+    func idleRun(_ folder: String, idle: Int, touch: Bool, descriptors: Int = 1024, wait: Double = 0, _ options: [String]) async throws -> IdleRun {
+        let script = TestSupport.repositoryRoot.appendingPathComponent("Tests/interop/idle_connections.py").path
+        let command = ["env", "DESCRIPTORS=\(descriptors)", "IDLE_WAIT=\(wait)", "python3", script, TestSupport.dicomizer, folder,
+                       String(idle), touch ? "1" : "0"] + options
+        let result = try await TestSupport.offPool { try TestSupport.run("/usr/bin/env", command) }
+        try #require(result.status == 0, "\(result.stderr)")
+        return try JSONDecoder().decode(IdleRun.self, from: Data(result.stdout.utf8))
+    }
+
+    @Test("1,100 idle connections under ulimit -n 1024: a new client is still served, and the slides stay indexed")
+    func idleConnectionsPastTheDescriptorLimit() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let run = try await idleRun(fixture.served + "/ours", idle: 1_100, touch: false, ["--idle-timeout", "30", "-q"])
+        #expect(run.slides_before == 1 && run.slides_during == 1 && run.slides_after == 1, "\(run.log)")
+    }
+
+    @Test("A connection with no request in progress is closed after --idle-timeout")
+    func idleTimeout() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let run = try await idleRun(fixture.served + "/ours", idle: 40, touch: false, wait: 4, ["--idle-timeout", "1", "-q"])
+        #expect(run.closed_after == 40, "\(run.closed_after ?? -1) of 40 closed")
+        #expect(run.slides_after == 1)
+    }
+
+    @Test("A rescan that cannot open the folder or its files (no descriptors left) keeps the slides indexed")
+    func rescanOutOfDescriptors() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let root = try TestSupport.temporaryDirectory("rescan-fds")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("ours").path
+        try FileManager.default.copyItem(atPath: fixture.served + "/ours", toPath: folder)
+        // No connection cap (5,000 past a limit of 64): the accepted connections take every descriptor, then
+        // every file is touched, so the rescan must index them again and cannot.
+        let run = try await idleRun(folder, idle: 200, touch: true, descriptors: 64,
+                                    ["--max-connections", "5000", "--idle-timeout", "600", "--rescan-seconds", "0.3", "-q"])
+        #expect(run.log.contains("is incomplete"), "the descriptors were not exhausted: \(run.log)")
+        #expect(!run.log.contains("indexed 0 slides"), "\(run.log)")
+        #expect(run.slides_before == 1 && run.slides_after == 1, "\(run.log)")
+    }
 }
