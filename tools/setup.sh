@@ -29,3 +29,15 @@ if ! python3 -c "import openslide_bin, openslide, wsidicom, wsidicomizer, pydico
   echo "setup: installing ${PIP_PACKAGES[*]} from PyPI"
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi
+
+# Real files for the tests (an Aperio SVS, PixelMed's DICOM conversion of a Leica slide, a generic TIFF, broken
+# ones), from openslide-python's source distribution on PyPI: fetched here, never committed.
+fixtures="$(cd "$(dirname "$0")/.." && pwd)/testdata/fetched/openslide-python"
+if [ ! -f "$fixtures/tests/fixtures/small.svs" ]; then
+  echo "setup: fetching openslide-python 1.4.7's test files from PyPI"
+  download="$(mktemp -d)"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: openslide-python==1.4.7 -d "$download"
+  mkdir -p "$fixtures"
+  tar xzf "$download/openslide_python-1.4.7.tar.gz" -C "$fixtures" --strip-components=1 openslide_python-1.4.7/tests/fixtures
+  rm -rf "$download"
+fi
