@@ -17,7 +17,9 @@ public enum BatchInputs {
         public var rejected: [(path: String, reason: String)]
     }
 
-    public static func discover(_ arguments: [String]) -> Discovery {
+    /// `aliasFolder`: where the links to files whose paths are not UTF-8 go (`RawNameAliases`); without
+    /// it, such files are left out.
+    public static func discover(_ arguments: [String], aliasFolder: String? = nil) -> Discovery {
         var paths: [String] = []
         var rejected: [(String, String)] = []
         let fm = FileManager.default
@@ -53,6 +55,11 @@ public enum BatchInputs {
                     guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
                     if looksLikeSlide(url.path) { found.append(url.path) }
                     if ["vms", "vmu", "mrxs"].contains(url.pathExtension.lowercased()) { indexes.append(url.path) }
+                }
+                if let aliasFolder {
+                    for link in RawNameAliases.links(under: URL(fileURLWithPath: argument).standardizedFileURL.path, in: aliasFolder) {
+                        if looksLikeSlide(link) { found.append(link) } else { unlink(link) }
+                    }
                 }
                 // The JPEGs a VMS names, or the data folder beside an MRXS, are parts of that slide (readable
                 // or not), never slides of their own.
@@ -122,7 +129,7 @@ public enum BatchInputs {
     /// Shard `index` (1-based) of `count`: each input goes to exactly one shard, by a hash of its path, so
     /// machines given the same inputs split them with no coordinator, whatever order they list them in.
     public static func shard(_ items: [BatchItem], index: Int, count: Int) -> [BatchItem] {
-        items.filter { Int(Fingerprint.of(string: $0.input) % UInt64(count)) == index - 1 }
+        items.filter { Int(Fingerprint.of(string: RawNameAliases.stableKey($0.input)) % UInt64(count)) == index - 1 }
     }
 }
 

@@ -81,7 +81,9 @@ public final class BatchRunner: Sendable {
         var record = ManifestRecord(input: item.input, size: 0, checksum: "", status: .failed, output: output, instances: 0, seconds: 0,
                                     error: nil, warnings: nil, finishedAt: "")
         do {
-            record.size = (try FileManager.default.attributesOfItem(atPath: item.input)[.size] as? Int) ?? 0
+            // Through links too (the aliases of names that are not UTF-8).
+            var status = stat()
+            record.size = stat(item.input, &status) == 0 ? Int(status.st_size) : 0
             record.checksum = try Fingerprint.of(file: item.input)
             if let previous, previous.status == .done, previous.checksum == record.checksum, previous.output == output,
                Self.instanceCount(output) == previous.instances {

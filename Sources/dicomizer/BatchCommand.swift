@@ -39,7 +39,8 @@ struct BatchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let discovery = BatchInputs.discover(inputs)
+        // Files whose names are not UTF-8 are converted through links with UTF-8 names kept here.
+        let discovery = BatchInputs.discover(inputs, aliasFolder: (output as NSString).appendingPathComponent(RawNameAliases.folderName))
         for (path, reason) in discovery.rejected { FileHandle.standardError.write(Data("dicomizer: error: \(path): \(reason)\n".utf8)) }
         var items = discovery.items
         var options = BatchOptions(outputRoot: output)

@@ -5,7 +5,8 @@ import Foundation
 /// slide was reported as "no such file". An argument that is not UTF-8 and names an existing file or
 /// folder is opened here by its bytes (`O_PATH`: nothing is read, a FIFO does not block) and given to the
 /// commands as `/proc/self/fd/N`, which opens the same file; messages show the name as decoded. (Not for
-/// `batch`, whose children could not resolve it: there such names still read as U+FFFD.)
+/// `batch`, whose children could not resolve it; a batch finds such files inside the folders it is given
+/// and converts them through links, `RawNameAliases`.)
 enum RawArguments {
     struct Alias: Sendable {
         /// `/proc/self/fd/N`, naming the file.

@@ -208,4 +208,43 @@ struct BatchTests {
         #expect(TestSupport.instances(in: out.appendingPathComponent("mirax").path).contains("level-1.dcm"))
         #expect(TestSupport.instances(in: out.appendingPathComponent("scan").path).contains("overview.dcm"))
     }
+
+    @Test("A folder holding slides whose names are not UTF-8 (Latin-1 é, also in a folder's name): each is converted, a rerun skips them, shards agree")
+    func nonUTF8Names() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let plain = try TestSupport.makeSlide("png", in: inputs, name: "plain.png", width: 64, height: 48)
+        let a = try TestSupport.makeSlide("png", in: inputs, name: "a.png", width: 70, height: 50, extra: ["--seed", "2"])
+        let b = try TestSupport.makeSlide("png", in: inputs, name: "b.png", width: 72, height: 52, extra: ["--seed", "3"])
+        func raw(_ text: String) -> [CChar] { (Array(inputs.path.utf8) + Array(text.utf8)).map { CChar(bitPattern: $0 == 0x25 ? 0xE9 : $0) } + [0] }
+        // "%" stands for the Latin-1 byte 0xE9: /in/caf\xE9.png and /in/r\xE9sum\xE9/b.png.
+        #expect(rename(a, raw("/caf%.png")) == 0)
+        #expect(mkdir(raw("/r%sum%"), 0o755) == 0)
+        #expect(rename(b, raw("/r%sum%/b.png")) == 0)
+
+        let out = dir.appendingPathComponent("out")
+        let first = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--levels", "1"])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let records = manifest(out)
+        #expect(records.count == 3 && records.allSatisfy { $0.status == .done }, "\(records)")
+        #expect(records.contains { $0.input == URL(fileURLWithPath: plain).standardizedFileURL.path })
+        // Sizes are the slides' own, not their links'.
+        #expect(records.allSatisfy { $0.size > 100 }, "\(records.map(\.size))")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".jsonl") }
+        #expect(Set(folders) == ["plain", "caf\u{FFFD}", "b"], "\(folders)")
+        for folder in folders { #expect(TestSupport.instances(in: out.appendingPathComponent(folder).path) == ["level-0.dcm"]) }
+
+        let second = try TestSupport.run(TestSupport.dicomizer, ["batch", inputs.path, "-o", out.path, "--levels", "1"])
+        #expect(second.status == 0 && second.stdout.contains("0 converted, 3 already done"), "\(second.stdout)")
+
+        // Two machines with different output roots split the same inputs the same way.
+        var seen: [String] = []
+        for k in 1...2 {
+            let shard = BatchInputs.shard(BatchInputs.discover([inputs.path], aliasFolder: dir.appendingPathComponent("m\(k)/.raw-names").path).items, index: k, count: 2)
+            seen += shard.map { ($0.input as NSString).lastPathComponent }
+        }
+        #expect(seen.sorted() == ["b.png", "caf\u{FFFD}.png", "plain.png"])
+    }
 }
