@@ -5,7 +5,11 @@ instance of a 20,000 x 15,000 slide stored in one Orthanc, with the same wrk set
 rounds (median reported), on 127.0.0.1 only. Also JPEG 2000 tiles (transcoded to JPEG by us; Orthanc's
 WSI plugin answers them as PNG) through both plugins.
 
+JPEG 2000 runs with our tile cache at 1 MB, so that every request is transcoded as Orthanc's WSI plugin
+transcodes every request (with the default 256 MB cache ours would answer repeated tiles from memory).
+
 Usage: tools/bench_plugin.sh [--seconds 10] [--tiles 4000] [--rounds 3]
+       python3 tools/bench_plugin.py --bin .build-plugin/release ...   (binaries already built there)
 """
 import argparse
 import json
@@ -17,14 +21,18 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_serve import OURS, ROOT, benchmark_slide, frames_of, free_port, wait_http, wrk  # noqa: E402
+import bench_serve  # noqa: E402
+from bench_serve import ROOT, benchmark_slide, frames_of, free_port, wait_http, wrk  # noqa: E402
 
-PLUGIN = os.path.join(ROOT, ".build/release/libDicomizerOrthanc.so")
+ORTHANC = "/usr/sbin/Orthanc"
+ORTHANC_WSI = "/usr/share/orthanc/plugins/libOrthancWSI.so"
 
 
 def upload(port, folder):
     series, instances = None, {}
     for name in sorted(os.listdir(folder)):
+        if not name.endswith(".dcm"):
+            continue
         with open(os.path.join(folder, name), "rb") as f:
             request = urllib.request.Request(f"http://127.0.0.1:{port}/instances", data=f.read(), method="POST")
             answer = json.loads(urllib.request.urlopen(request).read())
@@ -33,20 +41,36 @@ def upload(port, folder):
     return series, instances
 
 
+def get(url):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.headers.get("Content-Type", ""), r.read()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=int, default=10)
     p.add_argument("--tiles", type=int, default=4000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench", "plugin"))
+    p.add_argument("--bin", default=os.environ.get("DICOMIZER_BIN", os.path.join(ROOT, ".build", "release")),
+                   help="folder of the release binaries: dicomizer, wsi-testslide, libDicomizerOrthanc.so (default .build/release)")
+    p.add_argument("--skip-j2k", action="store_true", help="JPEG tiles only")
     args = p.parse_args()
+    binaries = os.path.abspath(args.bin)
+    ours = os.path.join(binaries, "dicomizer")
+    plugin = os.path.join(binaries, "libDicomizerOrthanc.so")
+    bench_serve.GENERATOR = os.path.join(binaries, "wsi-testslide")
+    for path in (ours, plugin, bench_serve.GENERATOR, ORTHANC, ORTHANC_WSI):
+        if not os.path.exists(path):
+            sys.exit(f"bench_plugin: {path} is missing (build with tools/bench_plugin.sh, or pass --bin)")
     os.makedirs(args.workdir, exist_ok=True)
     slide = benchmark_slide()
     jpeg_dir = os.path.join(args.workdir, "jpeg")
     j2k_dir = os.path.join(args.workdir, "j2k")
-    subprocess.run([OURS, slide, "-o", jpeg_dir, "--overwrite", "-q", "--no-label", "--no-overview", "--no-thumbnail"], check=True)
-    subprocess.run([OURS, slide, "-o", j2k_dir, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
-                    "--no-label", "--no-overview", "--no-thumbnail"], check=True)
+    subprocess.run([ours, slide, "-o", jpeg_dir, "--overwrite", "-q", "--no-label", "--no-overview", "--no-thumbnail"], check=True)
+    if not args.skip_j2k:
+        subprocess.run([ours, slide, "-o", j2k_dir, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
+                        "--no-label", "--no-overview", "--no-thumbnail"], check=True)
     ds, _ = frames_of(os.path.join(jpeg_dir, "level-0.dcm"))
     tile = int(ds.Columns)
     across = (int(ds.TotalPixelMatrixColumns) + tile - 1) // tile
@@ -56,52 +80,75 @@ def main():
 
     port = free_port()
     storage = tempfile.mkdtemp(prefix="orthanc-", dir=args.workdir)
-    config = os.path.join(storage, "orthanc.json")
-    with open(config, "w") as f:
-        json.dump({"Name": "bench", "StorageDirectory": storage, "IndexDirectory": storage, "HttpPort": port,
-                   "DicomServerEnabled": False, "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "KeepAlive": True,
-                   "Plugins": ["/usr/share/orthanc/plugins/libOrthancWSI.so", PLUGIN], "Dicomizer": {"Root": "/dicomizer"}}, f)
-    orthanc = subprocess.Popen(["Orthanc", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config = {"Name": "bench", "StorageDirectory": storage, "IndexDirectory": storage, "HttpPort": port,
+              "DicomServerEnabled": False, "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "KeepAlive": True,
+              "Plugins": [ORTHANC_WSI, plugin], "Dicomizer": {"Root": "/dicomizer", "CacheMB": 1}}
+    config_path = os.path.join(storage, "orthanc.json")
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    log = open(os.path.join(storage, "orthanc.log"), "w")
+    orthanc = subprocess.Popen([ORTHANC, config_path], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_http(f"http://127.0.0.1:{port}/system")
         series, instances = upload(port, jpeg_dir)
-        j2k_series, _ = upload(port, j2k_dir)
+        j2k_series = upload(port, j2k_dir)[0] if not args.skip_j2k else None
         level0 = instances["level-0.dcm"]
-        wait_http(f"http://127.0.0.1:{port}/dicomizer/wsi/pyramids/{series}")
-        wait_http(f"http://127.0.0.1:{port}/wsi/pyramids/{series}")
         base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/dicomizer/wsi/pyramids/{series}")
+        wait_http(f"{base}/wsi/pyramids/{series}")
         routes = {
             "dicomizer plugin": [f"/dicomizer/wsi/tiles/{series}/0/{c}/{r}" for c, r in cells],
             "orthanc-wsi": [f"/wsi/tiles/{series}/0/{c}/{r}" for c, r in cells],
             "Orthanc raw frame": [f"/instances/{level0}/frames/{r * across + c}/raw" for c, r in cells],
         }
+        # The same bytes from all three, before anything is timed.
+        answers = {name: get(base + paths[0]) for name, paths in routes.items()}
+        for name, (kind, body) in answers.items():
+            print(f"{name}: {kind}, {len(body)} bytes for tile {cells[0]}", file=sys.stderr)
+        if len({body for _, body in answers.values()}) != 1:
+            sys.exit("bench_plugin: the three routes answer different bytes for the same tile")
+        j2k_routes = {}
+        if j2k_series:
+            wait_http(f"{base}/dicomizer/wsi/pyramids/{j2k_series}")
+            wait_http(f"{base}/wsi/pyramids/{j2k_series}")
+            j2k_routes = {
+                "dicomizer plugin": [f"/dicomizer/wsi/tiles/{j2k_series}/0/{c}/{r}" for c, r in cells],
+                "orthanc-wsi": [f"/wsi/tiles/{j2k_series}/0/{c}/{r}" for c, r in cells],
+            }
+            for name, paths in j2k_routes.items():
+                kind, body = get(base + paths[0])
+                print(f"JPEG 2000, {name}: {kind}, {len(body)} bytes for tile {cells[0]}", file=sys.stderr)
         runs = {name: [] for name in routes}
-        for _ in range(args.rounds):
+        j2k_runs = {name: [] for name in j2k_routes}
+        for round in range(args.rounds):
             for name, paths in routes.items():
                 runs[name].append(wrk(base, paths, args.seconds, args.workdir, name.split()[0]))
-        j2k = {
-            "dicomizer plugin": wrk(base, [f"/dicomizer/wsi/tiles/{j2k_series}/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "j2k-ours"),
-            "orthanc-wsi": wrk(base, [f"/wsi/tiles/{j2k_series}/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "j2k-wsi"),
-        }
+                print(f"round {round + 1}, {name}: {runs[name][-1][0]:,.0f} tiles/s", file=sys.stderr)
+            for name, paths in j2k_routes.items():
+                j2k_runs[name].append(wrk(base, paths, args.seconds, args.workdir, "j2k-" + name.split()[0]))
+                print(f"round {round + 1}, JPEG 2000, {name}: {j2k_runs[name][-1][0]:,.0f} tiles/s", file=sys.stderr)
     finally:
         orthanc.terminate()
-        orthanc.wait(timeout=20)
+        orthanc.wait(timeout=30)
+        log.close()
 
     median = lambda values: sorted(values)[len(values) // 2]
-    print(f"wrk: 16 connections, 2 threads, {args.seconds} s each, {len(cells)} distinct level-0 tiles of {tile}x{tile}, one Orthanc,"
-          f" 127.0.0.1; median of {args.rounds} alternating rounds")
-    print("| route | tiles | tiles/s (rounds) | p99 ms | non-200 |")
+    print(f"Orthanc {ORTHANC} with {ORTHANC_WSI} and {plugin}; configuration: {json.dumps(config)}")
+    print(f"wrk: 16 connections, 2 threads, {args.seconds} s each, {len(cells)} distinct level-0 tiles of {tile}x{tile} (random, seed 7) of"
+          f" {across}x{down}, 127.0.0.1; median of {args.rounds} alternating rounds")
+    print("| route | tiles | tiles/s, median (rounds) | p99 ms | non-200 |")
     print("|---|---|---|---|---|")
-    for name, values in runs.items():
-        rate = median([v[0] for v in values])
-        print(f"| {name} | JPEG | {rate:,.0f} ({', '.join(f'{v[0]:,.0f}' for v in values)}) | {median([v[1] for v in values]):.2f} |"
-              f" {sum(v[2] for v in values)} |")
-    for name, (rate, p99, bad) in j2k.items():
-        print(f"| {name} | JPEG 2000 | {rate:,.0f} | {p99:.2f} | {bad} |")
-    ratio = lambda a, b: median([x[0] / y[0] for x, y in zip(runs[a], runs[b])])
-    print(f"plugin / orthanc-wsi: {ratio('dicomizer plugin', 'orthanc-wsi'):.2f}x (median of the rounds' ratios); "
-          f"plugin / raw frame route: {ratio('dicomizer plugin', 'Orthanc raw frame'):.2f}x; "
-          f"JPEG 2000, plugin / orthanc-wsi: {j2k['dicomizer plugin'][0] / j2k['orthanc-wsi'][0]:.2f}x")
+    for label, table in (("JPEG", runs), ("JPEG 2000", j2k_runs)):
+        for name, values in table.items():
+            rate = median([v[0] for v in values])
+            print(f"| {name} | {label} | {rate:,.0f} ({', '.join(f'{v[0]:,.0f}' for v in values)}) | {median([v[1] for v in values]):.2f} |"
+                  f" {sum(v[2] for v in values)} |")
+    ratio = lambda table, a, b: median([x[0] / y[0] for x, y in zip(table[a], table[b])])
+    line = (f"plugin / orthanc-wsi: {ratio(runs, 'dicomizer plugin', 'orthanc-wsi'):.2f}x (median of the rounds' ratios); "
+            f"plugin / raw frame route: {ratio(runs, 'dicomizer plugin', 'Orthanc raw frame'):.2f}x")
+    if j2k_runs:
+        line += f"; JPEG 2000, plugin / orthanc-wsi: {ratio(j2k_runs, 'dicomizer plugin', 'orthanc-wsi'):.2f}x"
+    print(line)
 
 
 if __name__ == "__main__":
