@@ -153,4 +153,45 @@ struct HostileRequestTests {
         #expect(!run.log.contains("indexed 0 slides"), "\(run.log)")
         #expect(run.slides_before == 1 && run.slides_after == 1, "\(run.log)")
     }
+
+    @Test("The HTTP request fuzzer (tools/fuzz/http_fuzz.py, seed 1) finds nothing in 1,500 requests on every route family")
+    func httpFuzzer() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let findings = try TestSupport.temporaryDirectory("http-fuzz")
+        defer { try? FileManager.default.removeItem(at: findings) }
+        let script = TestSupport.repositoryRoot.appendingPathComponent("tools/fuzz/http_fuzz.py").path
+        let result = try await TestSupport.offPool {
+            try TestSupport.python([script, TestSupport.dicomizer, fixture.served, "--requests", "1500", "--seed", "1", "--findings", findings.path])
+        }
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let summary = try #require(result.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        // The mutations reach the routes: answers of every kind, not only the parser's 400s.
+        let statuses = try #require(summary["statuses"] as? [String: Int])
+        for status in ["200", "400", "401", "404", "405"] { #expect((statuses[status] ?? 0) > 0, "\(statuses)") }
+    }
+
+    @Test("Issue 19's hostile files beside a good slide: skipped or answered with errors, the server stays up under 512 MiB, the good slide serves")
+    func hostileFilesInTheFolder() async throws {
+        let fixture = try TileServerTests.fixture.get()
+        let root = try TestSupport.temporaryDirectory("hostile-files")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("slides").path
+        try FileManager.default.copyItem(atPath: fixture.served + "/ours", toPath: folder)
+        let script = TestSupport.repositoryRoot.appendingPathComponent("Tests/interop/serve_rss.py").path
+        let result = try await TestSupport.offPool { try TestSupport.python([script, TestSupport.dicomizer, folder]) }
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let log = report["log"] as? String ?? ""
+        #expect(report["alive"] as? Bool == true, "\(log)")
+        #expect((report["peak_mib"] as? Double ?? .infinity) < 512, "peak \(report["peak_mib"] ?? "?") MiB")
+        let statuses = report["statuses"] as? [String: Int] ?? [:]
+        #expect(statuses["0"] == nil, "requests that got no answer: \(statuses)")
+        #expect(Set(statuses.keys).isSubset(of: ["200", "404", "413", "500"]), "\(statuses)")
+        // Skipped at indexing, each with a warning: absurd sizes, counts and fragments.
+        for name in ["frames-2G", "matrix-1.6M", "tile-30000", "fragments-n-plus-1", "empty-fragments"] {
+            #expect(log.contains("skipping \(folder)/\(name).dcm"), "\(name) was not skipped: \(log)")
+        }
+        // The good slide plus the two whose offset tables are ignored (their fragments are the frames).
+        #expect(report["slides"] as? Int == 3)
+    }
 }
