@@ -6,6 +6,7 @@
 #   jpeg:  our JPEG entropy decoder and DCT-domain transcoder (C, with UndefinedBehaviorSanitizer too),
 #          differentially: its output must equal what it makes with libjpeg's decoder alone
 #   vendor: the XML descriptions of Philips TIFF and Leica SCN (which decide the levels read directly)
+#   http:  `dicomizer serve` itself, black-box: mutated requests on every route (tools/fuzz/http_fuzz.py)
 # Seeds are files our tools write (a converted slide's instances, a generated NDPI, JPEG streams of each
 # kind the decoder takes or declines). A crash leaves its input as crash-* in .build-fuzz/TARGET/; turn
 # each into a case of Tests/WSITests/MalformedInputTests.swift (or NDPISourceTests.swift,
@@ -84,7 +85,19 @@ for name, end in (("seed-philips.tiff", b"</DataObject>\n</Array></Attribute>\n<
 PY
     fi
     ;;
-*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor] [seconds]" >&2; exit 2 ;;
+http)
+    # Not coverage-guided: the whole server (NIO's parser, the fast path, the route table) over real
+    # sockets, on a JPEG, a JPEG 2000 and a plain-image slide. Findings are written to $work.
+    tools
+    if [ ! -d "$work/slides" ]; then
+        "$bin/wsi-testslide" "$work/seed.svs" --width 3000 --height 2000
+        "$bin/wsi-testslide" "$work/seed-jp2k.svs" --kind svs-jp2k --width 1500 --height 1000
+        "$bin/wsi-testslide" "$work/seed.png" --kind png --width 700 --height 500
+        for s in seed.svs seed-jp2k.svs seed.png; do "$bin/dicomizer" "$work/$s" -o "$work/slides/${s%%.*}-${s##*.}" -q; done
+    fi
+    exec python3 tools/fuzz/http_fuzz.py "$bin/dicomizer" "$work/slides" --seconds "$seconds" --findings "$work"
+    ;;
+*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor|http] [seconds]" >&2; exit 2 ;;
 esac
 cd "$work"
 ./fuzz -max_total_time="$seconds" -max_len=524288 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" corpus
