@@ -60,6 +60,11 @@ struct TileServerTests {
         configuration.webRoot = TestSupport.repositoryRoot.appendingPathComponent("web").path
         configuration.rescanInterval = rescan
         configuration.logRequests = false
+        // HummingbirdTesting's live client keeps one connection and does not reconnect when the server
+        // closes it, as browsers and HTTP libraries do; tests that wait minutes between requests (for the
+        // IIIF validator, on a loaded machine) would see it closed. The idle timeout has a test of its
+        // own (HostileRequestTests), on the real binary.
+        configuration.idleTimeout = .seconds(3600)
         let (application, service) = TileServer.makeApplication(configuration)
         return try await application.test(.live) { client in try await body(client, service) }
     }
