@@ -7,7 +7,13 @@ level-0 frames out as static files for nginx, uploads the instances to a private
 server with wrk (16 connections, a Lua script cycling over many distinct level-0 tiles) and prints tiles/s,
 p99 latency and the ratio to nginx. Also measures tiles transcoded from JPEG 2000 (cache cold at start).
 
-Usage: tools/bench_serve.sh [--seconds 10] [--tiles 4000] [--rounds 3]
+Two like-for-like settings (--logs): "off", no access log on either side (`dicomizer serve -q`, nginx
+`access_log off`), and "file", each side's access log written to a file (our request log, on standard
+error, redirected to a file; nginx `access_log FILE`, one unbuffered write per request). --nginx-buffer
+adds a third contender in the "file" setting: nginx with `access_log FILE buffer=64k flush=1s`.
+
+Usage: tools/bench_serve.sh [--seconds 10] [--tiles 0 (all)] [--rounds 3] [--logs off,file] [--nginx-buffer]
+                            [--passthrough-only] [--build-dir .build/release]
 """
 import argparse
 import json
@@ -24,8 +30,9 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OURS = os.path.join(ROOT, ".build/release/dicomizer")
-GENERATOR = os.path.join(ROOT, ".build/release/wsi-testslide")
+BUILD = os.path.join(ROOT, os.environ.get("BENCH_BUILD_DIR", ".build/release"))
+OURS = os.path.join(BUILD, "dicomizer")
+GENERATOR = os.path.join(BUILD, "wsi-testslide")
 
 
 def free_port():
@@ -76,20 +83,52 @@ def frames_of(path):
     return ds, list(generate_frames(ds.PixelData, number_of_frames=int(ds.NumberOfFrames)))
 
 
+def nginx_conf(workdir, name, port, static, access_log):
+    return f"""worker_processes 2; daemon off; pid {workdir}/nginx-{name}.pid; error_log {workdir}/nginx-{name}.err;
+events {{ worker_connections 1024; }}
+http {{ access_log {access_log}; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types {{ image/jpeg jpg; }}
+  client_body_temp_path {workdir}/tmp; proxy_temp_path {workdir}/tmp; fastcgi_temp_path {workdir}/tmp;
+  uwsgi_temp_path {workdir}/tmp; scgi_temp_path {workdir}/tmp;
+  server {{ listen 127.0.0.1:{port}; root {static}; }} }}
+"""
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT if proc.args[0] == OURS else signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def main():
+    global OURS, GENERATOR
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=int, default=10)
-    p.add_argument("--tiles", type=int, default=4000)
+    p.add_argument("--tiles", type=int, default=0, help="distinct level-0 tiles cycled over (0: all of them)")
     p.add_argument("--rounds", type=int, default=3, help="turns each for nginx and dicomizer (median reported)")
+    p.add_argument("--logs", default="off,file", help="settings to run: off (no access logs), file (access logs to files)")
+    p.add_argument("--nginx-buffer", action="store_true", help="in the file setting, also nginx with buffer=64k flush=1s")
+    p.add_argument("--passthrough-only", action="store_true", help="skip the JPEG 2000 and Orthanc measurements")
+    p.add_argument("--build-dir", help="folder of the dicomizer binaries (default .build/release)")
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench", "serve"))
     args = p.parse_args()
+    if args.build_dir:
+        OURS = os.path.join(os.path.abspath(args.build_dir), "dicomizer")
+        GENERATOR = os.path.join(os.path.abspath(args.build_dir), "wsi-testslide")
+    settings = [x for x in args.logs.split(",") if x]
+    assert all(x in ("off", "file") for x in settings), "--logs takes off and/or file"
     os.makedirs(args.workdir, exist_ok=True)
     slide = benchmark_slide()
     jpeg_dir = os.path.join(args.workdir, "dicom", "jpeg")
     j2k_dir = os.path.join(args.workdir, "dicom-j2k", "j2k")
     subprocess.run([OURS, slide, "-o", jpeg_dir, "--overwrite", "-q"], check=True)
-    subprocess.run([OURS, slide, "-o", j2k_dir, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
-                    "--no-label", "--no-overview", "--no-thumbnail"], check=True)
+    if not args.passthrough_only:
+        subprocess.run([OURS, slide, "-o", j2k_dir, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
+                        "--no-label", "--no-overview", "--no-thumbnail"], check=True)
 
     ds, frames = frames_of(os.path.join(jpeg_dir, "level-0.dcm"))
     tile = int(ds.Columns)
@@ -102,59 +141,81 @@ def main():
         with open(os.path.join(static, f"{i % across}_{i // across}.jpg"), "wb") as f:
             f.write(frame)
     random.seed(7)
-    cells = random.sample([(c, r) for r in range(down) for c in range(across)], min(args.tiles, across * down))
+    count = across * down if args.tiles <= 0 else min(args.tiles, across * down)
+    cells = random.sample([(c, r) for r in range(down) for c in range(across)], count)
+    os.makedirs(os.path.join(args.workdir, "tmp"), exist_ok=True)
 
     procs = []
-    results = []
+    tables = []
+    median = lambda runs: sorted(runs)[len(runs) // 2]
     try:
-        # nginx: the same tiles as static files.
-        nginx_port = free_port()
-        conf = os.path.join(args.workdir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""worker_processes 2; daemon off; pid {args.workdir}/nginx.pid; error_log {args.workdir}/nginx.err;
-events {{ worker_connections 1024; }}
-http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
-  types {{ image/jpeg jpg; }}
-  client_body_temp_path {args.workdir}/tmp; proxy_temp_path {args.workdir}/tmp; fastcgi_temp_path {args.workdir}/tmp;
-  uwsgi_temp_path {args.workdir}/tmp; scgi_temp_path {args.workdir}/tmp;
-  server {{ listen 127.0.0.1:{nginx_port}; root {static}; }} }}
-""")
-        os.makedirs(os.path.join(args.workdir, "tmp"), exist_ok=True)
-        procs.append(subprocess.Popen(["nginx", "-c", conf, "-p", args.workdir], stderr=subprocess.DEVNULL))
-        wait_http(f"http://127.0.0.1:{nginx_port}/0_0.jpg")
-
-        def serve(folder):
+        def start_nginx(name, access_log):
             port = free_port()
-            server = subprocess.Popen([OURS, "serve", folder, "--port", str(port), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            conf = os.path.join(args.workdir, f"nginx-{name}.conf")
+            with open(conf, "w") as f:
+                f.write(nginx_conf(args.workdir, name, port, static, access_log))
+            proc = subprocess.Popen(["nginx", "-c", conf, "-p", args.workdir], stderr=subprocess.DEVNULL)
+            procs.append(proc)
+            wait_http(f"http://127.0.0.1:{port}/0_0.jpg")
+            return proc, port, conf
+
+        def serve(folder, log=None):
+            port = free_port()
+            command = [OURS, "serve", folder, "--port", str(port)] + ([] if log else ["-q"])
+            stderr = open(log, "w") if log else subprocess.DEVNULL
+            server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
             procs.append(server)
             slides = json.loads(wait_http(f"http://127.0.0.1:{port}/api/slides"))["slides"]
             return server, port, slides[0]["id"]
 
-        # nginx and dicomizer serve (passthrough JPEG tiles) taking turns, so that both see the same
-        # machine; the median round of each is reported.
-        server, port, sid = serve(os.path.dirname(jpeg_dir))
-        nginx_runs, our_runs = [], []
-        for _ in range(args.rounds):
-            nginx_runs.append(wrk(f"http://127.0.0.1:{nginx_port}", [f"/{c}_{r}.jpg" for c, r in cells], args.seconds, args.workdir, "nginx"))
-            our_runs.append(wrk(f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours"))
-        median = lambda runs: sorted(runs)[len(runs) // 2]
-        results.append(("nginx (static files)", "JPEG", *median(nginx_runs)))
-        results.append(("dicomizer serve", "JPEG passthrough", *median(our_runs)))
-        nginx_rate = median(nginx_runs)[0]
-        print("rounds (tiles/s): nginx " + ", ".join(f"{r[0]:,.0f}" for r in nginx_runs) +
-              "; dicomizer " + ", ".join(f"{r[0]:,.0f}" for r in our_runs), file=sys.stderr)
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
+        for setting in settings:
+            # nginx and dicomizer serve (passthrough JPEG tiles) taking turns, so that both see the same
+            # machine; the median round of each is reported.
+            logs = {}
+            contenders = []
+            if setting == "off":
+                contenders.append(("nginx (static files), access_log off", start_nginx("off", "off")))
+            else:
+                logs["nginx"] = os.path.join(args.workdir, "nginx-access.log")
+                contenders.append((f"nginx (static files), access_log FILE", start_nginx("file", logs["nginx"])))
+                if args.nginx_buffer:
+                    logs["nginx-buffered"] = os.path.join(args.workdir, "nginx-access-buffered.log")
+                    contenders.append(("nginx (static files), access_log FILE buffer=64k flush=1s",
+                                       start_nginx("buffered", logs["nginx-buffered"] + " combined buffer=64k flush=1s")))
+                logs["dicomizer"] = os.path.join(args.workdir, "dicomizer-access.log")
+            server, port, sid = serve(os.path.dirname(jpeg_dir), logs.get("dicomizer"))
+            ours_name = "dicomizer serve -q" if setting == "off" else "dicomizer serve 2>FILE"
+            runs = {name: [] for name, _ in contenders}
+            runs[ours_name] = []
+            for _ in range(args.rounds):
+                for name, (_, nport, _) in contenders:
+                    runs[name].append(wrk(f"http://127.0.0.1:{nport}", [f"/{c}_{r}.jpg" for c, r in cells], args.seconds, args.workdir, "nginx"))
+                runs[ours_name].append(wrk(f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours"))
+            for name, (proc, _, conf) in contenders:
+                stop(proc)
+            stop(server)
+            print(f"logs {setting}: rounds (tiles/s): " + "; ".join(f"{name} " + ", ".join(f"{r[0]:,.0f}" for r in rs) for name, rs in runs.items()),
+                  file=sys.stderr)
+            lines = {}
+            for name, path in logs.items():
+                with open(path, "rb") as f:
+                    lines[name] = sum(1 for _ in f)
+            if lines:
+                print(f"logs {setting}: access-log lines written: " + ", ".join(f"{k} {v:,}" for k, v in lines.items()), file=sys.stderr)
+            reference = median(runs[contenders[0][0]])[0]
+            rows = [(name, "JPEG", *median(rs)) for name, rs in runs.items()]
+            tables.append((setting, reference, rows, contenders[0][1][2]))
 
-        # dicomizer serve: JPEG 2000 frames transcoded to JPEG (cache cold at start).
-        server, port, sid = serve(os.path.dirname(j2k_dir))
-        rate, p99, bad = wrk(f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours")
-        results.append(("dicomizer serve", "JPEG 2000 -> JPEG", rate, p99, bad))
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=10)
+        extra = []
+        if not args.passthrough_only:
+            # dicomizer serve: JPEG 2000 frames transcoded to JPEG (cache cold at start).
+            server, port, sid = serve(os.path.dirname(j2k_dir))
+            rate, p99, bad = wrk(f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours")
+            extra.append(("dicomizer serve -q", "JPEG 2000 -> JPEG", rate, p99, bad))
+            stop(server)
 
         # Orthanc with the WSI plugin, the same instances uploaded.
-        if shutil.which("Orthanc") and os.path.exists("/usr/share/orthanc/plugins/libOrthancWSI.so"):
+        if not args.passthrough_only and shutil.which("Orthanc") and os.path.exists("/usr/share/orthanc/plugins/libOrthancWSI.so"):
             port = free_port()
             storage = tempfile.mkdtemp(prefix="orthanc-", dir=args.workdir)
             config = os.path.join(storage, "orthanc.json")
@@ -173,7 +234,7 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
                     series = answer.get("ParentSeries", series)
             wait_http(f"http://127.0.0.1:{port}/wsi/pyramids/{series}")
             rate, p99, bad = wrk(f"http://127.0.0.1:{port}", [f"/wsi/tiles/{series}/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "orthanc")
-            results.append(("Orthanc + WSI plugin", "JPEG", rate, p99, bad))
+            extra.append(("Orthanc + WSI plugin", "JPEG", rate, p99, bad))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -183,12 +244,14 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
                 except subprocess.TimeoutExpired:
                     proc.kill()
 
-    print(f"wrk: 16 connections, 2 threads, {args.seconds} s each, {len(cells)} distinct level-0 tiles of {tile}x{tile}, 127.0.0.1;"
+    print(f"wrk -t2 -c16: {args.seconds} s each, cycling over {len(cells)} distinct level-0 tiles of {tile}x{tile}, 127.0.0.1;"
           f" nginx and dicomizer: median of {args.rounds} alternating rounds")
-    print("| server | tiles | tiles/s | p99 ms | non-200 | rate / nginx |")
-    print("|---|---|---|---|---|---|")
-    for name, kind, rate, p99, bad in results:
-        print(f"| {name} | {kind} | {rate:,.0f} | {p99:.2f} | {bad} | {rate / nginx_rate:.0%} |")
+    for setting, reference, rows, conf in tables:
+        print(f"\nAccess logs {setting} (nginx config: {conf}):")
+        print("| server | tiles | tiles/s | p99 ms | non-200 | rate / nginx |")
+        print("|---|---|---|---|---|---|")
+        for name, kind, rate, p99, bad in rows + (extra if setting == settings[0] else []):
+            print(f"| {name} | {kind} | {rate:,.0f} | {p99:.2f} | {bad} | {rate / reference:.2f}x |")
 
 
 if __name__ == "__main__":
