@@ -52,8 +52,9 @@ def main():
     p.add_argument("--tiles", type=int, default=4000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workdir", default=os.path.join(ROOT, "bench", "plugin"))
-    p.add_argument("--bin", default=os.environ.get("DICOMIZER_BIN", os.path.join(ROOT, ".build", "release")),
-                   help="folder of the release binaries: dicomizer, wsi-testslide, libDicomizerOrthanc.so (default .build/release)")
+    p.add_argument("--bin", "--build-dir", dest="bin", default=os.path.join(ROOT, os.environ.get("BENCH_BUILD_DIR", ".build/release")),
+                   help="folder of the release binaries: dicomizer, wsi-testslide, libDicomizerOrthanc.so (default .build/release,"
+                        " or $BENCH_BUILD_DIR)")
     p.add_argument("--skip-j2k", action="store_true", help="JPEG tiles only")
     args = p.parse_args()
     binaries = os.path.abspath(args.bin)

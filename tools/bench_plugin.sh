@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Orthanc plugin benchmark (see tools/bench_plugin.py): installs what is missing, builds release, runs.
-# DICOMIZER_SCRATCH is SwiftPM's scratch path to build in and take the binaries from (default .build).
+# BENCH_SCRATCH is SwiftPM's scratch path to build in and take the binaries from (default .build), as for
+# tools/bench_serve.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -9,7 +10,7 @@ if ! command -v wrk >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
-scratch="${DICOMIZER_SCRATCH:-.build}"
+scratch="${BENCH_SCRATCH:-.build}"
 for product in dicomizer wsi-testslide DicomizerOrthanc; do
   swift build -c release --scratch-path "$scratch" --product "$product"
 done
