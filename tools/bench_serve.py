@@ -67,6 +67,29 @@ def wrk(base, paths, seconds, workdir, name):
     return rate, float(p99.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process and its children still running (nginx's workers)."""
+    pids = [pid] + [int(c) for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid, *args):
+    """wrk's (tiles/s, p99 ms, non-200) and the server's CPU microseconds per tile: on a shared machine
+    the rate moves with the load beside it, the CPU a tile costs much less."""
+    before = cpu_seconds(pid)
+    rate, p99, bad = wrk(*args)
+    seconds = args[2]
+    return rate, p99, bad, (cpu_seconds(pid) - before) / (rate * seconds) * 1e6
+
+
 def benchmark_slide():
     """The 20,000 x 15,000 Aperio-style slide both serving benchmarks use, generated once."""
     slide = os.path.join(ROOT, "bench", "slide-20000x15000.svs")
@@ -188,13 +211,13 @@ def main():
             runs = {name: [] for name, _ in contenders}
             runs[ours_name] = []
             for _ in range(args.rounds):
-                for name, (_, nport, _) in contenders:
-                    runs[name].append(wrk(f"http://127.0.0.1:{nport}", [f"/{c}_{r}.jpg" for c, r in cells], args.seconds, args.workdir, "nginx"))
-                runs[ours_name].append(wrk(f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours"))
+                for name, (nproc, nport, _) in contenders:
+                    runs[name].append(measured(nproc.pid, f"http://127.0.0.1:{nport}", [f"/{c}_{r}.jpg" for c, r in cells], args.seconds, args.workdir, "nginx"))
+                runs[ours_name].append(measured(server.pid, f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours"))
             for name, (proc, _, conf) in contenders:
                 stop(proc)
             stop(server)
-            print(f"logs {setting}: rounds (tiles/s): " + "; ".join(f"{name} " + ", ".join(f"{r[0]:,.0f}" for r in rs) for name, rs in runs.items()),
+            print(f"logs {setting}: rounds (tiles/s, CPU us/tile): " + "; ".join(f"{name} " + ", ".join(f"{r[0]:,.0f} {r[3]:.0f}" for r in rs) for name, rs in runs.items()),
                   file=sys.stderr)
             lines = {}
             for name, path in logs.items():
@@ -203,15 +226,16 @@ def main():
             if lines:
                 print(f"logs {setting}: access-log lines written: " + ", ".join(f"{k} {v:,}" for k, v in lines.items()), file=sys.stderr)
             reference = median(runs[contenders[0][0]])[0]
-            rows = [(name, "JPEG", *median(rs)) for name, rs in runs.items()]
-            tables.append((setting, reference, rows, contenders[0][1][2]))
+            cpu_reference = sorted(r[3] for r in runs[contenders[0][0]])[len(runs[contenders[0][0]]) // 2]
+            rows = [(name, "JPEG", *median(rs)[:3], sorted(r[3] for r in rs)[len(rs) // 2]) for name, rs in runs.items()]
+            tables.append((setting, reference, cpu_reference, rows, contenders[0][1][2]))
 
         extra = []
         if not args.passthrough_only:
             # dicomizer serve: JPEG 2000 frames transcoded to JPEG (cache cold at start).
             server, port, sid = serve(os.path.dirname(j2k_dir))
             rate, p99, bad = wrk(f"http://127.0.0.1:{port}", [f"/api/slides/{sid}/tiles/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "ours")
-            extra.append(("dicomizer serve -q", "JPEG 2000 -> JPEG", rate, p99, bad))
+            extra.append(("dicomizer serve -q", "JPEG 2000 -> JPEG", rate, p99, bad, None))
             stop(server)
 
         # Orthanc with the WSI plugin, the same instances uploaded.
@@ -234,7 +258,7 @@ def main():
                     series = answer.get("ParentSeries", series)
             wait_http(f"http://127.0.0.1:{port}/wsi/pyramids/{series}")
             rate, p99, bad = wrk(f"http://127.0.0.1:{port}", [f"/wsi/tiles/{series}/0/{c}/{r}" for c, r in cells], args.seconds, args.workdir, "orthanc")
-            extra.append(("Orthanc + WSI plugin", "JPEG", rate, p99, bad))
+            extra.append(("Orthanc + WSI plugin", "JPEG", rate, p99, bad, None))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -246,12 +270,13 @@ def main():
 
     print(f"wrk -t2 -c16: {args.seconds} s each, cycling over {len(cells)} distinct level-0 tiles of {tile}x{tile}, 127.0.0.1;"
           f" nginx and dicomizer: median of {args.rounds} alternating rounds")
-    for setting, reference, rows, conf in tables:
+    for setting, reference, cpu_reference, rows, conf in tables:
         print(f"\nAccess logs {setting} (nginx config: {conf}):")
-        print("| server | tiles | tiles/s | p99 ms | non-200 | rate / nginx |")
-        print("|---|---|---|---|---|---|")
-        for name, kind, rate, p99, bad in rows + (extra if setting == settings[0] else []):
-            print(f"| {name} | {kind} | {rate:,.0f} | {p99:.2f} | {bad} | {rate / reference:.2f}x |")
+        print("| server | tiles | tiles/s | p99 ms | non-200 | rate / nginx | server CPU us/tile | nginx's CPU / ours |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, kind, rate, p99, bad, cpu in rows + (extra if setting == settings[0] else []):
+            cpu_text = f"{cpu:.0f} | {cpu_reference / cpu:.2f}x" if cpu else " | "
+            print(f"| {name} | {kind} | {rate:,.0f} | {p99:.2f} | {bad} | {rate / reference:.2f}x | {cpu_text} |")
 
 
 if __name__ == "__main__":
