@@ -24,18 +24,22 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     struct Settings: Sendable {
         var token: String?
         var corsOrigins: [String]
-        var logger: Logger?
+        var accessLog: AccessLog?
     }
 
     private let service: TileService
     private let settings: Settings
     /// Requests passed on to the router whose responses have not ended yet.
     private var passedOn = 0
-    /// The tile to send when the request being read ends.
-    private var answer: EncodedImage?
-    private var answerOrigin: String?
+    /// The whole response (head and body) to send when the request being read ends.
+    private var answer: ByteBuffer?
+    private var answerPath = ""
     private var answering = false
     private var date = HTTPDate()
+    /// Whether every response the router sent on this connection said its length: then the response
+    /// encoder frames no body (it keeps the last response's chunked framing for the next body part), so an
+    /// answer encoded here passes through it as it is.
+    private var encoderFramesNothing = true
 
     init(service: TileService, settings: Settings) {
         self.service = service
@@ -46,11 +50,10 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch part {
         case .head(let request):
-            if passedOn == 0, let tile = readyTile(request) {
+            if passedOn == 0, encoderFramesNothing, let response = readyResponse(request, allocator: context.channel.allocator) {
                 answering = true
-                answer = tile
-                answerOrigin = request.headers.first(name: "origin")
-                settings.logger?.info("Request", metadata: ["hb.request.path": .string(request.uri), "hb.request.method": "GET"])
+                answer = response
+                answerPath = request.uri
                 return
             }
             passedOn += 1
@@ -60,44 +63,82 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             guard answering else { return context.fireChannelRead(data) }
             answering = false
-            if let tile = answer { send(tile, origin: answerOrigin, context: context) }
+            if let response = answer {
+                settings.accessLog?.record(method: "GET", path: answerPath, status: 200)
+                // Head and body already encoded, as one body part: no header dictionary, one buffer
+                // and one write. `.end` tells the handlers before this one that the response ended.
+                context.write(wrapOutboundOut(.body(.byteBuffer(response))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
             answer = nil
-            answerOrigin = nil
+            answerPath = ""
         }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), passedOn > 0 { passedOn -= 1 }
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if !head.headers.contains(name: "content-length") { encoderFramesNothing = false }
+        case .end:
+            if passedOn > 0 { passedOn -= 1 }
+        case .body:
+            break
+        }
         context.write(data, promise: promise)
     }
 
-    private func send(_ tile: EncodedImage, origin: String?, context: ChannelHandlerContext) {
-        var headers: HTTPHeaders = ["Content-Type": tile.mediaType, "Content-Length": String(tile.data.count),
-                                    "Cache-Control": "public, max-age=3600", "Date": date.now(), "Server": "dicomizer"]
-        if let origin, let allowed = allowedOrigin(origin) {
-            headers.add(name: "Access-Control-Allow-Origin", value: allowed)
-            headers.add(name: "Vary", value: "Origin")
+    /// The encoded 200 response (head and body in one buffer, the body read straight into it) for a
+    /// tile `request` asks for, when it can be sent as it is; nil to let the router answer (it gives the
+    /// same answer, or the error: a frame that cannot be read here is left to it).
+    private func readyResponse(_ request: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard request.method == .GET, request.version == .http1_1, !request.headers.contains(name: "connection"),
+              let (id, level, col, row) = Self.tileAddress(request.uri) else { return nil }
+        if let token = settings.token, request.headers.first(name: "authorization") != "Bearer \(token)" { return nil }
+        if let accept = request.headers.first(name: "accept"), accept.contains("image/png"), !accept.contains("image/jpeg") { return nil }
+        guard let slide = service.store.slide(id),
+              let bytes = service.readyTileBytes(slide: slide, level: level, col: col, row: row) else { return nil }
+        let count: Int
+        let mediaType: String
+        switch bytes {
+        case .file(_, _, let total): count = total; mediaType = "image/jpeg"
+        case .image(let image): count = image.data.count; mediaType = image.mediaType
         }
-        var body = context.channel.allocator.buffer(capacity: tile.data.count)
-        _ = tile.data.withUnsafeBytes { body.writeBytes($0) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        var buffer = allocator.buffer(capacity: 256 + count)
+        buffer.writeStaticString("HTTP/1.1 200 OK\r\nContent-Type: ")
+        buffer.writeString(mediaType)
+        buffer.writeStaticString("\r\nContent-Length: ")
+        buffer.writeString(String(count))
+        buffer.writeStaticString("\r\nCache-Control: public, max-age=3600\r\nDate: ")
+        buffer.writeString(date.now())
+        buffer.writeStaticString("\r\nServer: dicomizer\r\n")
+        if let origin = request.headers.first(name: "origin"), let allowed = allowedOrigin(origin),
+           !allowed.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            buffer.writeStaticString("Access-Control-Allow-Origin: ")
+            buffer.writeString(allowed)
+            buffer.writeStaticString("\r\nVary: Origin\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        switch bytes {
+        case .file(let source, let ranges, _):
+            do {
+                for range in ranges {
+                    try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: range.count) { free in
+                        try source.read(range.lowerBound, into: UnsafeMutableRawBufferPointer(rebasing: free[..<range.count]))
+                        return range.count
+                    }
+                }
+            } catch {
+                return nil
+            }
+        case .image(let image):
+            buffer.writeBytes(image.data)
+        }
+        return buffer
     }
 
     private func allowedOrigin(_ origin: String) -> String? {
         if settings.corsOrigins.contains("*") { return "*" }
         return settings.corsOrigins.contains(origin) ? origin : nil
-    }
-
-    /// The tile `request` asks for, when it can be sent as it is; nil to let the router answer.
-    private func readyTile(_ request: HTTPRequestHead) -> EncodedImage? {
-        guard request.method == .GET, request.version == .http1_1, !request.headers.contains(name: "connection"),
-              let (id, level, col, row) = Self.tileAddress(request.uri) else { return nil }
-        if let token = settings.token, request.headers.first(name: "authorization") != "Bearer \(token)" { return nil }
-        if let accept = request.headers.first(name: "accept"), accept.contains("image/png"), !accept.contains("image/jpeg") { return nil }
-        guard let slide = service.store.slide(id) else { return nil }
-        return service.readyTile(slide: slide, level: level, col: col, row: row)
     }
 
     /// (id, level, col, row) of `/api/slides/{id}/tiles/{level}/{col}/{row}` or

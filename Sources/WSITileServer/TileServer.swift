@@ -41,10 +41,10 @@ public struct TileServerConfiguration: Sendable {
 public enum TileServer {
     /// Hummingbird's HTTP/1 server with `TileFastPath` in front of the responder: tiles that are ready to
     /// send (stored JPEG frames, cached images) are answered without it. `token` and `corsOrigins` must
-    /// match the routes' settings.
+    /// match the routes' settings; `accessLog` records the requests answered ahead of the router.
     public static func http1(service: TileService, token: String? = nil, corsOrigins: [String] = [],
-                             requestLogger: Logger? = nil, limiter: ConnectionLimiter) -> HTTPServerBuilder {
-        let settings = TileFastPath.Settings(token: token, corsOrigins: corsOrigins, logger: requestLogger)
+                             accessLog: AccessLog? = nil, limiter: ConnectionLimiter) -> HTTPServerBuilder {
+        let settings = TileFastPath.Settings(token: token, corsOrigins: corsOrigins, accessLog: accessLog)
         return HTTPServerBuilder { responder in
             TileHTTP1Channel(responder: responder, makeFastPath: { TileFastPath(service: service, settings: settings) },
                              limiter: limiter)
@@ -77,15 +77,16 @@ public enum TileServer {
         library.rescan()
         let service = TileService(store: library, cacheBytes: configuration.cacheBytes)
         let routes = TileRoutes(service: service, settings: routeSettings(configuration), logger: logger)
-        let responder = RouteResponder(routes: routes, publicURL: configuration.publicURL,
-                                       logger: configuration.logRequests ? logger : nil)
+        let accessLog = configuration.logRequests ? AccessLog() : nil
+        let responder = RouteResponder(routes: routes, publicURL: configuration.publicURL, accessLog: accessLog)
         let application = Application(
             responder: responder,
             server: http1(service: service, token: configuration.token, corsOrigins: configuration.corsOrigins,
-                          requestLogger: configuration.logRequests ? logger : nil,
+                          accessLog: accessLog,
                           limiter: connectionLimiter(configuration, logger: logger)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dicomizer"),
-            services: [LibraryWatcher(library: library, interval: configuration.rescanInterval)],
+            services: [LibraryWatcher(library: library, interval: configuration.rescanInterval)]
+                + (accessLog.map { [AccessLogWriter(log: $0)] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
@@ -98,10 +99,9 @@ struct RouteResponder: HTTPResponder {
     typealias Context = BasicRequestContext
     let routes: TileRoutes
     let publicURL: String?
-    let logger: Logger?
+    let accessLog: AccessLog?
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        logger?.info("Request", metadata: ["hb.request.path": .string(request.uri.path), "hb.request.method": .string(request.method.rawValue)])
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
@@ -110,6 +110,7 @@ struct RouteResponder: HTTPResponder {
         let base = RouteRequest.baseURL(publicURL: publicURL, scheme: request.head.scheme, host: request.head.authority, mount: "")
         let answer = routes.respond(RouteRequest(method: request.method.rawValue, path: request.uri.path,
                                                  query: RouteRequest.parseQuery(request.uri.query), headers: headers, baseURL: base))
+        accessLog?.record(method: request.method.rawValue, path: request.uri.path, status: answer.status)
         var fields = HTTPFields()
         for (name, value) in answer.headers {
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }

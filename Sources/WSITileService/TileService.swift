@@ -75,6 +75,31 @@ public final class TileService: Sendable {
         return cache.value(Self.cacheKey("\(slide.id)/\(level)", col: col, row: row, format: .jpeg))
     }
 
+    /// Where a ready tile's bytes are, for a server that reads them straight into its own buffers.
+    public enum ReadyBytes: Sendable {
+        /// A stored frame in a file: its fragments' byte ranges, `count` bytes in all, read when sent
+        /// (`FileByteSource.read(_:into:)` checks the file against what was indexed).
+        case file(FileByteSource, ranges: [Range<Int>], count: Int)
+        /// An image in memory (a cached one, or a frame from a store that does not read files).
+        case image(EncodedImage)
+    }
+
+    /// `readyTile` without reading the frame: where its bytes are, so that they are copied once, into
+    /// the buffer they are sent from. Nil where `readyTile` is nil.
+    public func readyTileBytes(slide: Slide, level: Int, col: Int, row: Int) -> ReadyBytes? {
+        guard level < slide.levels.count else { return nil }
+        let image = slide.levels[level]
+        guard col < image.tilesAcross, row < image.tilesDown else { return nil }
+        if image.encoding == .jpeg, let frame = image.frame(col: col, row: row) {
+            if let source = frame.file.fileSource, frame.index < frame.file.frameFragments.count {
+                let ranges = frame.file.frameFragments[frame.index]
+                return .file(source, ranges: ranges, count: ranges.reduce(0) { $0 + $1.count })
+            }
+            return readyTile(slide: slide, level: level, col: col, row: row).map { .image($0) }
+        }
+        return cache.value(Self.cacheKey("\(slide.id)/\(level)", col: col, row: row, format: .jpeg)).map { .image($0) }
+    }
+
     /// An associated image (its first frame).
     public func associated(slide: Slide, kind: AssociatedKind, format: ImageFormat = .jpeg) throws -> EncodedImage {
         guard let image = slide.associated[kind] else { throw TileServiceError.notFound("slide \(slide.id) has no \(kind.rawValue) image") }
