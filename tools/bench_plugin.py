@@ -22,7 +22,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_serve  # noqa: E402
-from bench_serve import ROOT, benchmark_slide, frames_of, free_port, wait_http, wrk  # noqa: E402
+from bench_serve import ROOT, benchmark_slide, convert_jpeg2000, frames_of, free_port, tile_grid, wait_http, wrk  # noqa: E402
 
 ORTHANC = "/usr/sbin/Orthanc"
 ORTHANC_WSI = "/usr/share/orthanc/plugins/libOrthancWSI.so"
@@ -70,12 +70,9 @@ def main():
     j2k_dir = os.path.join(args.workdir, "j2k")
     subprocess.run([ours, slide, "-o", jpeg_dir, "--overwrite", "-q", "--no-label", "--no-overview", "--no-thumbnail"], check=True)
     if not args.skip_j2k:
-        subprocess.run([ours, slide, "-o", j2k_dir, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
-                        "--no-label", "--no-overview", "--no-thumbnail"], check=True)
+        convert_jpeg2000(ours, slide, j2k_dir)
     ds, _ = frames_of(os.path.join(jpeg_dir, "level-0.dcm"))
-    tile = int(ds.Columns)
-    across = (int(ds.TotalPixelMatrixColumns) + tile - 1) // tile
-    down = (int(ds.TotalPixelMatrixRows) + tile - 1) // tile
+    tile, across, down = tile_grid(ds)
     random.seed(7)
     cells = random.sample([(c, r) for r in range(down) for c in range(across)], min(args.tiles, across * down))
 

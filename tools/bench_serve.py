@@ -106,6 +106,18 @@ def frames_of(path):
     return ds, list(generate_frames(ds.PixelData, number_of_frames=int(ds.NumberOfFrames)))
 
 
+def convert_jpeg2000(ours, slide, folder):
+    """Level 0 of `slide` re-encoded as JPEG 2000 on a 240-pixel grid: the transcoding benchmarks' instance."""
+    subprocess.run([ours, slide, "-o", folder, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
+                    "--no-label", "--no-overview", "--no-thumbnail"], check=True)
+
+
+def tile_grid(ds):
+    """(tile size, tiles across, tiles down) of a tiled DICOM level."""
+    tile = int(ds.Columns)
+    return tile, (int(ds.TotalPixelMatrixColumns) + tile - 1) // tile, (int(ds.TotalPixelMatrixRows) + tile - 1) // tile
+
+
 def nginx_conf(workdir, name, port, static, access_log):
     return f"""worker_processes 2; daemon off; pid {workdir}/nginx-{name}.pid; error_log {workdir}/nginx-{name}.err;
 events {{ worker_connections 1024; }}
@@ -150,13 +162,10 @@ def main():
     j2k_dir = os.path.join(args.workdir, "dicom-j2k", "j2k")
     subprocess.run([OURS, slide, "-o", jpeg_dir, "--overwrite", "-q"], check=True)
     if not args.passthrough_only:
-        subprocess.run([OURS, slide, "-o", j2k_dir, "--overwrite", "-q", "--compression", "jpeg2000", "--levels", "1", "--tile-size", "240",
-                        "--no-label", "--no-overview", "--no-thumbnail"], check=True)
+        convert_jpeg2000(OURS, slide, j2k_dir)
 
     ds, frames = frames_of(os.path.join(jpeg_dir, "level-0.dcm"))
-    tile = int(ds.Columns)
-    across = (int(ds.TotalPixelMatrixColumns) + tile - 1) // tile
-    down = (int(ds.TotalPixelMatrixRows) + tile - 1) // tile
+    tile, across, down = tile_grid(ds)
     static = os.path.join(args.workdir, "static")
     shutil.rmtree(static, ignore_errors=True)
     os.makedirs(static)

@@ -69,22 +69,9 @@ public final class FileByteSource: ByteSource {
 
     public init(path: String) throws {
         self.path = path
-        var owned = false
-        let fd = kept.withLock { kept -> Int32 in
-            if kept >= 0 { return kept }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return fd }
-            if kept == -1, Self.keptCount.add(1, ordering: .relaxed).newValue <= Self.keptDescriptors {
-                kept = fd
-            } else {
-                if kept == -1 { Self.keptCount.subtract(1, ordering: .relaxed) }
-                kept = -2
-                owned = true
-            }
-            return fd
-        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ByteSourceError("cannot be opened (\(String(cString: strerror(errno))))") }
-        defer { if owned { close(fd) } }
+        defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ByteSourceError("cannot be read (\(String(cString: strerror(errno))))") }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw ByteSourceError("is not a regular file") }
@@ -101,26 +88,31 @@ public final class FileByteSource: ByteSource {
         return data
     }
 
+    /// The descriptor to read through: the kept one (opened and kept on the first read while fewer than
+    /// `keptDescriptors` are kept), else one opened for this read, which the caller closes (`owned`).
+    private func descriptor() throws -> (fd: Int32, owned: Bool) {
+        let (fd, owned) = kept.withLock { kept -> (Int32, Bool) in
+            if kept >= 0 { return (kept, false) }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return (fd, false) }
+            if kept == -1, Self.keptCount.add(1, ordering: .relaxed).newValue <= Self.keptDescriptors {
+                kept = fd
+                return (fd, false)
+            }
+            if kept == -1 { Self.keptCount.subtract(1, ordering: .relaxed) }
+            kept = -2
+            return (fd, true)
+        }
+        guard fd >= 0 else { throw ByteSourceError("cannot be opened (\(String(cString: strerror(errno))))") }
+        return (fd, owned)
+    }
+
     /// Reads `buffer.count` bytes at `offset` straight into `buffer`.
     public func read(_ offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
         guard offset >= 0, offset + buffer.count <= count else {
             throw ByteSourceError("bytes \(offset)..<\(offset + buffer.count) lie past the end (\(count) bytes)")
         }
-        var owned = false
-        let fd = kept.withLock { kept -> Int32 in
-            if kept >= 0 { return kept }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return fd }
-            if kept == -1, Self.keptCount.add(1, ordering: .relaxed).newValue <= Self.keptDescriptors {
-                kept = fd
-            } else {
-                if kept == -1 { Self.keptCount.subtract(1, ordering: .relaxed) }
-                kept = -2
-                owned = true
-            }
-            return fd
-        }
-        guard fd >= 0 else { throw ByteSourceError("cannot be opened (\(String(cString: strerror(errno))))") }
+        let (fd, owned) = try descriptor()
         defer { if owned { close(fd) } }
         var info = stat()
         guard fstat(fd, &info) == 0, Int(info.st_size) == count, info.st_mtim.tv_sec == modified.tv_sec,

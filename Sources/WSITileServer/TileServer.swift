@@ -55,9 +55,7 @@ public enum TileServer {
     public static func connectionLimiter(_ configuration: TileServerConfiguration, logger: Logger) -> ConnectionLimiter {
         let maximum = configuration.maxConnections
             ?? ConnectionLimiter.defaultMaximum(descriptorLimit: ConnectionLimiter.raiseDescriptorLimit())
-        let timeout = configuration.idleTimeout.components
-        let nanoseconds = timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000
-        return ConnectionLimiter(maximum: maximum, idleTimeout: .nanoseconds(max(1_000_000, nanoseconds)), logger: logger)
+        return ConnectionLimiter(maximum: maximum, idleTimeout: max(.milliseconds(1), TimeAmount(configuration.idleTimeout)), logger: logger)
     }
 
     public static func routeSettings(_ configuration: TileServerConfiguration) -> RouteSettings {
@@ -73,6 +71,8 @@ public enum TileServer {
         _ configuration: TileServerConfiguration, logger: Logger = Logger(label: "dicomizer.serve"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> (application: some ApplicationProtocol, service: TileService) {
+        // First: it raises the descriptor limit, which the files' kept descriptors are bounded by.
+        let limiter = connectionLimiter(configuration, logger: logger)
         let library = SlideLibrary(root: configuration.root, logger: logger)
         library.rescan()
         let service = TileService(store: library, cacheBytes: configuration.cacheBytes)
@@ -83,7 +83,7 @@ public enum TileServer {
             responder: responder,
             server: http1(service: service, token: configuration.token, corsOrigins: configuration.corsOrigins,
                           accessLog: accessLog,
-                          limiter: connectionLimiter(configuration, logger: logger)),
+                          limiter: limiter),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dicomizer"),
             services: [LibraryWatcher(library: library, interval: configuration.rescanInterval)]
                 + (accessLog.map { [AccessLogWriter(log: $0)] } ?? []),

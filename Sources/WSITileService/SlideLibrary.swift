@@ -81,8 +81,11 @@ public final class SlideLibrary: SlideStore, @unchecked Sendable {
             for (path, old) in previous where next[path] == nil { next[path] = old }
         }
         let incomplete = walkFailed || retries > 0
-        if incomplete != lock.withLock({ lastScanIncomplete }) {
-            lock.withLock { lastScanIncomplete = incomplete }
+        let wasIncomplete = lock.withLock {
+            defer { lastScanIncomplete = incomplete }
+            return lastScanIncomplete
+        }
+        if incomplete != wasIncomplete {
             if incomplete {
                 let reason = walkFailed ? firstError : "\(retries) file\(retries == 1 ? "" : "s") could not be opened"
                 logger.warning("the scan of \(root) is incomplete (\(reason)): the slides already indexed are kept, and the scan is repeated")
@@ -130,7 +133,6 @@ public final class SlideLibrary: SlideStore, @unchecked Sendable {
 
     /// Reads one file's header and frame index; nil (with a warning for broken DICOM) when it is not a WSI instance.
     private func index(_ path: String) -> IndexResult {
-        if Self.openFailsTransiently(path) { return .retryLater }
         guard DICOMFile.hasPart10Prefix(path) else {
             if Self.openFailsTransiently(path) { return .retryLater }
             logger.debug("skipping \(path): not a DICOM file")
