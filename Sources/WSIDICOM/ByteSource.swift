@@ -59,8 +59,16 @@ public final class FileByteSource: ByteSource {
         return min(1024, Int(clamping: limit.rlim_cur) / 8)
     }()
 
-    deinit {
-        let fd = kept.withLock { $0 }
+    deinit { releaseDescriptor() }
+
+    /// Closes the kept descriptor; the next read opens (and may keep) one again. `DICOMFile` calls it once
+    /// the header is parsed, so that the descriptors kept are those of files whose frames are read, not of
+    /// the first files indexed. Not while other threads read through this source.
+    public func releaseDescriptor() {
+        let fd = kept.withLock { kept -> Int32 in
+            defer { kept = -1 }
+            return kept
+        }
         if fd >= 0 {
             close(fd)
             Self.keptCount.subtract(1, ordering: .relaxed)

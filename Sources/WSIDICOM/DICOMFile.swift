@@ -37,6 +37,7 @@ public final class DICOMFile: @unchecked Sendable {
             throw ReadError(path: path, reason: "\(error)")
         }
         try self.init(source: source, path: path)
+        source.releaseDescriptor()
     }
 
     /// Parses bytes already in memory; `path` names them in errors.
