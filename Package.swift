@@ -143,6 +143,8 @@ let package = Package(
             dependencies: [
                 "WSIPyramid", "WSISources", "WSIDICOM", "WSICodecs", "CDCMTKShim", "CJPEGLib", "WSITileService", "WSITileServer", "WSIRoutes", "WSIBatch", "WSIExport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/WSITests"
         ),

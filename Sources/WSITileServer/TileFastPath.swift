@@ -12,8 +12,12 @@ import WSITileService
 /// or tile, a `Connection` header, HTTP/1.0), goes on to the router unchanged, which gives the same
 /// answers and errors.
 ///
+/// Most ready tiles are answered before this, from the connection's bytes (`RawTileFastPath`, which
+/// builds its answers here); this handler answers those that came through the decoder (a head split
+/// across reads, a connection that sent a body) and keeps count of the router's responses awaited.
+///
 /// Responses stay in request order: it answers only when no request it passed on is still waiting for
-/// its response.
+/// its response, and only while the socket takes more (else the router answers, waiting for it).
 final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -28,7 +32,7 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let service: TileService
-    private let settings: Settings
+    let settings: Settings
     /// Requests passed on to the router whose responses have not ended yet.
     private var passedOn = 0
     /// The whole response (head and body) to send when the request being read ends.
@@ -50,7 +54,7 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch part {
         case .head(let request):
-            if passedOn == 0, encoderFramesNothing, let response = readyResponse(request, allocator: context.channel.allocator) {
+            if passedOn == 0, encoderFramesNothing, context.channel.isWritable, let response = readyResponse(request, allocator: context.channel.allocator) {
                 answering = true
                 answer = response
                 answerPath = request.uri
@@ -87,14 +91,26 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    /// The encoded 200 response (head and body in one buffer, the body read straight into it) for a
-    /// tile `request` asks for, when it can be sent as it is; nil to let the router answer (it gives the
-    /// same answer, or the error: a frame that cannot be read here is left to it).
+    /// Whether no request is in progress past this handler: no response of the router's is awaited and
+    /// none is being answered here. `RawTileFastPath` answers ahead of the decoder only then, so that
+    /// responses stay in request order.
+    var isIdle: Bool { passedOn == 0 && !answering }
+
+    /// The encoded 200 response for a tile `request` asks for, when it can be sent as it is; nil to let
+    /// the router answer (it gives the same answer, or the error: a frame that cannot be read here is
+    /// left to it).
     private func readyResponse(_ request: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard request.method == .GET, request.version == .http1_1, !request.headers.contains(name: "connection"),
               let (id, level, col, row) = Self.tileAddress(request.uri) else { return nil }
         if let token = settings.token, request.headers.first(name: "authorization") != "Bearer \(token)" { return nil }
         if let accept = request.headers.first(name: "accept"), accept.contains("image/png"), !accept.contains("image/jpeg") { return nil }
+        return tileResponse(id: id, level: level, col: col, row: row, origin: request.headers.first(name: "origin"), allocator: allocator)
+    }
+
+    /// The encoded 200 response (head and body in one buffer, the body read straight into it) of a tile
+    /// that is ready to send (a stored JPEG frame or a cached image); nil when it is not. The caller has
+    /// checked the request's method, version, token and `Accept`.
+    func tileResponse(id: String, level: Int, col: Int, row: Int, origin: String?, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard let slide = service.store.slide(id),
               let bytes = service.readyTileBytes(slide: slide, level: level, col: col, row: row) else { return nil }
         let count: Int
@@ -111,8 +127,7 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeStaticString("\r\nCache-Control: public, max-age=3600\r\nDate: ")
         buffer.writeString(date.now())
         buffer.writeStaticString("\r\nServer: dicomizer\r\n")
-        if let origin = request.headers.first(name: "origin"), let allowed = allowedOrigin(origin),
-           !allowed.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+        if let origin, let allowed = allowedOrigin(origin), !allowed.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             buffer.writeStaticString("Access-Control-Allow-Origin: ")
             buffer.writeString(allowed)
             buffer.writeStaticString("\r\nVary: Origin\r\n")
@@ -145,43 +160,48 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// `/wsi/tiles/{id}/{level}/{col}/{row}`; nil for anything else, including any query string.
     static func tileAddress(_ uri: String) -> (String, Int, Int, Int)? {
         var uri = uri
-        return uri.withUTF8 { bytes -> (String, Int, Int, Int)? in
-            // Split on "/" by hand: this runs for every request.
-            var parts: [Range<Int>] = []
-            var start = 0
-            for (i, byte) in bytes.enumerated() {
-                if byte == UInt8(ascii: "?") || parts.count > 8 { return nil }
-                if byte == UInt8(ascii: "/") { parts.append(start..<i); start = i + 1 }
-            }
-            parts.append(start..<bytes.count)
-            func equals(_ range: Range<Int>, _ text: StaticString) -> Bool {
-                range.count == text.utf8CodeUnitCount && memcmp(bytes.baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
-            }
-            func number(_ range: Range<Int>) -> Int? {
-                guard !range.isEmpty, range.count <= 9 else { return nil }
-                var value = 0
-                for i in range {
-                    let digit = Int(bytes[i]) - 48
-                    guard digit >= 0, digit <= 9 else { return nil }
-                    value = value * 10 + digit
-                }
-                return value
-            }
-            let id: Range<Int>
-            let first: Int
-            if parts.count == 8, parts[0].isEmpty, equals(parts[1], "api"), equals(parts[2], "slides"), equals(parts[4], "tiles") {
-                id = parts[3]
-                first = 5
-            } else if parts.count == 7, parts[0].isEmpty, equals(parts[1], "wsi"), equals(parts[2], "tiles") {
-                id = parts[3]
-                first = 4
-            } else {
-                return nil
-            }
-            guard !id.isEmpty, id.count <= 256, let level = number(parts[first]), let col = number(parts[first + 1]),
-                  let row = number(parts[first + 2]) else { return nil }
-            return (String(decoding: UnsafeBufferPointer(rebasing: bytes[id]), as: UTF8.self), level, col, row)
+        return uri.withUTF8 { tileAddress(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `tileAddress` of a request target's bytes.
+    static func tileAddress(_ target: UnsafeRawBufferPointer) -> (String, Int, Int, Int)? {
+        let bytes = target.assumingMemoryBound(to: UInt8.self)
+        guard let base = bytes.baseAddress else { return nil }
+        // Split on "/" by hand: this runs for every request.
+        var parts: [Range<Int>] = []
+        var start = 0
+        for (i, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "?") || parts.count > 8 { return nil }
+            if byte == UInt8(ascii: "/") { parts.append(start..<i); start = i + 1 }
         }
+        parts.append(start..<bytes.count)
+        func equals(_ range: Range<Int>, _ text: StaticString) -> Bool {
+            range.count == text.utf8CodeUnitCount && memcmp(base + range.lowerBound, text.utf8Start, range.count) == 0
+        }
+        func number(_ range: Range<Int>) -> Int? {
+            guard !range.isEmpty, range.count <= 9 else { return nil }
+            var value = 0
+            for i in range {
+                let digit = Int(bytes[i]) - 48
+                guard digit >= 0, digit <= 9 else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+        let id: Range<Int>
+        let first: Int
+        if parts.count == 8, parts[0].isEmpty, equals(parts[1], "api"), equals(parts[2], "slides"), equals(parts[4], "tiles") {
+            id = parts[3]
+            first = 5
+        } else if parts.count == 7, parts[0].isEmpty, equals(parts[1], "wsi"), equals(parts[2], "tiles") {
+            id = parts[3]
+            first = 4
+        } else {
+            return nil
+        }
+        guard !id.isEmpty, id.count <= 256, let level = number(parts[first]), let col = number(parts[first + 1]),
+              let row = number(parts[first + 2]) else { return nil }
+        return (String(decoding: UnsafeBufferPointer(rebasing: bytes[id]), as: UTF8.self), level, col, row)
     }
 }
 

@@ -285,14 +285,40 @@ struct TileServerTests {
 
     struct RawAnswer { let status: Int; let headers: [String: String]; let body: Data }
 
+    /// A sending thread's outcome, waited for before its socket is closed.
+    final class LockedOutcome: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var value: Bool?
+
+        func finish(_ sent: Bool) {
+            condition.lock()
+            value = sent
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func wait() -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            while value == nil { condition.wait() }
+            return value ?? false
+        }
+    }
+
     /// `rawHTTP` on a thread of its own: it blocks while the in-process server, which needs the
     /// cooperative pool, answers.
     func rawHTTPOffPool(port: Int, _ requests: String) async throws -> [RawAnswer] {
-        try await TestSupport.offPool { try self.rawHTTP(port: port, requests) }
+        try await TestSupport.offPool { try self.rawHTTP(port: port, [requests]) }
     }
 
-    /// Sends `requests` in one write on a new connection and reads answers until the server closes it.
-    func rawHTTP(port: Int, _ requests: String) throws -> [RawAnswer] {
+    /// `rawHTTP` of `chunks` on a thread of its own.
+    func rawHTTPOffPool(port: Int, chunks: [String], readDelay: Double = 0) async throws -> [RawAnswer] {
+        try await TestSupport.offPool { try self.rawHTTP(port: port, chunks, readDelay: readDelay) }
+    }
+
+    /// Sends `chunks` on a new connection, each in one write (a tenth of a second apart, from a thread of
+    /// their own), and reads answers, starting after `readDelay` seconds, until the server closes it.
+    func rawHTTP(port: Int, _ chunks: [String], readDelay: Double = 0) throws -> [RawAnswer] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(fd >= 0)
         defer { close(fd) }
@@ -307,8 +333,22 @@ struct TileServerTests {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         try #require(connected == 0)
-        let bytes = Array(requests.utf8)
-        try #require(send(fd, bytes, bytes.count, 0) == bytes.count)
+        // The sender's outcome: nil while it runs, then whether everything was sent.
+        let outcome = LockedOutcome()
+        Thread {
+            for (k, chunk) in chunks.enumerated() {
+                if k > 0 { usleep(100_000) }
+                let bytes = Array(chunk.utf8)
+                var done = 0
+                while done < bytes.count {
+                    let count = bytes[done...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if count <= 0 { return outcome.finish(false) }
+                    done += count
+                }
+            }
+            outcome.finish(true)
+        }.start()
+        if readDelay > 0 { usleep(UInt32(readDelay * 1_000_000)) }
         var received = Data()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -333,6 +373,7 @@ struct TileServerTests {
             answers.append(RawAnswer(status: status, headers: headers, body: Data(rest[end.upperBound..<bodyEnd])))
             rest = rest[bodyEnd...]
         }
+        try #require(outcome.wait(), "the server stopped reading the requests")
         return answers
     }
 
