@@ -34,86 +34,117 @@ struct RawRequestHead {
 
     /// Scans the head at the start of `bytes`.
     static func scan(_ bytes: UnsafeRawBufferPointer) -> Scan {
-        let limit = min(bytes.count, maximumLength)
-        var head = RawRequestHead()
-        var i = 0
-        // Request line: method SP target SP version CRLF.
-        let methodStart = i
-        while i < limit, isToken(bytes[i]) { i += 1 }
-        guard i < limit else { return limit == bytes.count ? .incomplete : .unsupported }
-        guard bytes[i] == UInt8(ascii: " "), i > methodStart else { return .unsupported }
-        let method = methodStart..<i
-        i += 1
-        let targetStart = i
-        while i < limit, bytes[i] > 0x20, bytes[i] < 0x7F { i += 1 }
-        guard i < limit else { return limit == bytes.count ? .incomplete : .unsupported }
-        guard bytes[i] == UInt8(ascii: " "), i > targetStart else { return .unsupported }
-        head.target = targetStart..<i
-        i += 1
-        guard i + 10 <= limit else { return limit == bytes.count ? .incomplete : .unsupported }
-        guard equals(bytes, i..<i + 7, "HTTP/1."), bytes[i + 8] == UInt8(ascii: "\r"), bytes[i + 9] == UInt8(ascii: "\n") else {
+        var reader = Reader(bytes: bytes, limit: min(bytes.count, maximumLength))
+        do {
+            return .complete(try reader.head())
+        } catch .ranOut {
+            // Past the cap there is no more to wait for.
+            return reader.limit == bytes.count ? .incomplete : .unsupported
+        } catch {
             return .unsupported
         }
-        let minor = bytes[i + 7]
-        guard minor == UInt8(ascii: "0") || minor == UInt8(ascii: "1") else { return .unsupported }
-        i += 10
-        var plain = minor == UInt8(ascii: "1") && equals(bytes, method, "GET")
-        if equals(bytes, method, "CONNECT") { head.switchesProtocol = true }
+    }
 
-        // Header lines: name ":" OWS value OWS CRLF, until an empty line.
-        while true {
-            guard i + 2 <= limit else { return limit == bytes.count ? .incomplete : .unsupported }
-            if bytes[i] == UInt8(ascii: "\r") {
-                guard bytes[i + 1] == UInt8(ascii: "\n") else { return .unsupported }
-                head.length = i + 2
-                break
-            }
-            let nameStart = i
-            while i < limit, isToken(bytes[i]) { i += 1 }
-            guard i < limit else { return limit == bytes.count ? .incomplete : .unsupported }
-            guard bytes[i] == UInt8(ascii: ":"), i > nameStart else { return .unsupported }
-            let name = nameStart..<i
-            i += 1
-            while i < limit, bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") { i += 1 }
-            let valueStart = i
-            var valueEnd = i
-            while i < limit, bytes[i] != UInt8(ascii: "\r") {
-                let byte = bytes[i]
-                guard byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte < 0x7F) else { return .unsupported }
-                i += 1
-                if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { valueEnd = i }
-            }
-            guard i + 2 <= limit else { return limit == bytes.count ? .incomplete : .unsupported }
-            guard bytes[i + 1] == UInt8(ascii: "\n") else { return .unsupported }
-            i += 2
-            let value = valueStart..<valueEnd
-            switch name.count {
-            case 6 where equalsIgnoringCase(bytes, name, "accept"):
-                if head.accept != nil { plain = false }
-                head.accept = value
-            case 6 where equalsIgnoringCase(bytes, name, "origin"):
-                if head.origin != nil { plain = false }
-                head.origin = value
-            case 13 where equalsIgnoringCase(bytes, name, "authorization"):
-                if head.authorization != nil { plain = false }
-                head.authorization = value
-            case 14 where equalsIgnoringCase(bytes, name, "content-length"):
-                plain = false
-                if !equals(bytes, value, "0") { head.hasBody = true }
-            case 17 where equalsIgnoringCase(bytes, name, "transfer-encoding"):
-                plain = false
-                head.hasBody = true
-            case 7 where equalsIgnoringCase(bytes, name, "upgrade"):
-                plain = false
-                head.switchesProtocol = true
-            case 10 where equalsIgnoringCase(bytes, name, "connection"), 6 where equalsIgnoringCase(bytes, name, "expect"):
-                plain = false
-            default:
-                break
-            }
+    /// Why a scan stopped short of a head.
+    enum Stop: Error {
+        /// The bytes (or the cap) end first.
+        case ranOut
+        /// A byte the grammar does not allow where it stands.
+        case refused
+    }
+
+    /// The scan's position in the bytes.
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        let limit: Int
+        var i = 0
+
+        /// The byte at the position; `ranOut` past the limit.
+        func peek(_ offset: Int = 0) throws(Stop) -> UInt8 {
+            guard i + offset < limit else { throw .ranOut }
+            return bytes[i + offset]
         }
-        head.isPlainGet = plain
-        return .complete(head)
+
+        /// A nonempty run of bytes `accepted`, ended by `delimiter`, which is passed over.
+        mutating func run(_ accepted: (UInt8) -> Bool, endedBy delimiter: UInt8) throws(Stop) -> Range<Int> {
+            let start = i
+            while try accepted(peek()) { i += 1 }
+            guard try peek() == delimiter, i > start else { throw .refused }
+            i += 1
+            return start..<i - 1
+        }
+
+        /// CR LF, passed over.
+        mutating func lineEnd() throws(Stop) {
+            guard try peek() == UInt8(ascii: "\r"), try peek(1) == UInt8(ascii: "\n") else { throw .refused }
+            i += 2
+        }
+
+        mutating func head() throws(Stop) -> RawRequestHead {
+            var head = RawRequestHead()
+            // Request line: method SP target SP "HTTP/1." digit CRLF.
+            let method = try run(isToken, endedBy: UInt8(ascii: " "))
+            head.target = try run({ $0 > 0x20 && $0 < 0x7F }, endedBy: UInt8(ascii: " "))
+            for expected in "HTTP/1.".utf8 {
+                guard try peek() == expected else { throw .refused }
+                i += 1
+            }
+            let minor = try peek()
+            guard minor == UInt8(ascii: "0") || minor == UInt8(ascii: "1") else { throw .refused }
+            i += 1
+            try lineEnd()
+            var plain = minor == UInt8(ascii: "1") && equals(bytes, method, "GET")
+            if equals(bytes, method, "CONNECT") { head.switchesProtocol = true }
+
+            // Header lines: name ":" OWS value OWS CRLF, until an empty line.
+            while try peek() != UInt8(ascii: "\r") {
+                let name = try run(isToken, endedBy: UInt8(ascii: ":"))
+                while true {
+                    let byte = try peek()
+                    guard byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") else { break }
+                    i += 1
+                }
+                let valueStart = i
+                var valueEnd = i
+                while true {
+                    let byte = try peek()
+                    if byte == UInt8(ascii: "\r") { break }
+                    guard byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte < 0x7F) else { throw .refused }
+                    i += 1
+                    if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { valueEnd = i }
+                }
+                try lineEnd()
+                let value = valueStart..<valueEnd
+                switch name.count {
+                case 6 where equalsIgnoringCase(bytes, name, "accept"):
+                    if head.accept != nil { plain = false }
+                    head.accept = value
+                case 6 where equalsIgnoringCase(bytes, name, "origin"):
+                    if head.origin != nil { plain = false }
+                    head.origin = value
+                case 13 where equalsIgnoringCase(bytes, name, "authorization"):
+                    if head.authorization != nil { plain = false }
+                    head.authorization = value
+                case 14 where equalsIgnoringCase(bytes, name, "content-length"):
+                    plain = false
+                    if !equals(bytes, value, "0") { head.hasBody = true }
+                case 17 where equalsIgnoringCase(bytes, name, "transfer-encoding"):
+                    plain = false
+                    head.hasBody = true
+                case 7 where equalsIgnoringCase(bytes, name, "upgrade"):
+                    plain = false
+                    head.switchesProtocol = true
+                case 10 where equalsIgnoringCase(bytes, name, "connection"), 6 where equalsIgnoringCase(bytes, name, "expect"):
+                    plain = false
+                default:
+                    break
+                }
+            }
+            try lineEnd()
+            head.length = i
+            head.isPlainGet = plain
+            return head
+        }
     }
 
     /// Whether `bytes` hold whole request heads with no bodies, back to back, and nothing else: once the

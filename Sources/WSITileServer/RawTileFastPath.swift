@@ -76,8 +76,9 @@ final class RawTileFastPath: ChannelInboundHandler, RemovableChannelHandler {
         let origin = head.origin.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
         guard let response = answers.tileResponse(id: id, level: level, col: col, row: row, origin: origin, allocator: allocator)
         else { return nil }
-        answers.settings.accessLog?.record(method: "GET", path: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self),
-                                   status: 200)
+        if let log = answers.settings.accessLog {
+            log.record(method: "GET", path: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self), status: 200)
+        }
         return response
     }
 }

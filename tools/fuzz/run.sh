@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes our own parsers of untrusted bytes with libFuzzer (coverage-guided, with AddressSanitizer):
-#   tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor] [seconds, default 120]
+#   tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor|head|http] [seconds, default 120]
 #   dicom: the DICOM Part 10 reader and the pyramid indexer (what `serve` runs on any folder)
 #   ndpi:  the NDPI directory parser, the restart-interval JPEG parser and the interval index
 #   jpeg:  our JPEG entropy decoder and DCT-domain transcoder (C, with UndefinedBehaviorSanitizer too),
 #          differentially: its output must equal what it makes with libjpeg's decoder alone
 #   vendor: the XML descriptions of Philips TIFF and Leica SCN (which decide the levels read directly)
+#   head:  the request-head scan `serve` runs on every request's bytes ahead of NIO's HTTP decoder
 #   http:  `dicomizer serve` itself, black-box: mutated requests on every route (tools/fuzz/http_fuzz.py)
 # Seeds are files our tools write (a converted slide's instances, a generated NDPI, JPEG streams of each
 # kind the decoder takes or declines). A crash leaves its input as crash-* in .build-fuzz/TARGET/; turn
@@ -85,6 +86,16 @@ for name, end in (("seed-philips.tiff", b"</DataObject>\n</Array></Attribute>\n<
 PY
     fi
     ;;
+head)
+    quiet swiftc "${flags[@]}" -module-name WSITileServer Sources/WSITileServer/RawRequestHead.swift \
+        tools/fuzz/RequestHeadFuzz.swift -o "$work/fuzz"
+    if [ -z "$(ls -A "$work/corpus")" ]; then
+        printf 'GET /wsi/tiles/1.2.3/0/4/5 HTTP/1.1\r\nHost: a\r\nAccept: image/*\r\n\r\n' > "$work/corpus/tile"
+        printf 'GET /api/slides/1.2/tiles/0/0/0 HTTP/1.1\r\nAuthorization: Bearer t\r\nOrigin: https://a\r\n\r\nGET / HTTP/1.0\r\n\r\n' > "$work/corpus/two"
+        printf 'POST /dicomweb/studies HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' > "$work/corpus/body"
+        printf 'GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nExpect: 100-continue\r\n\r\n' > "$work/corpus/upgrade"
+    fi
+    ;;
 http)
     # Not coverage-guided: the whole server (NIO's parser, the fast path, the route table) over real
     # sockets, on a JPEG, a JPEG 2000 and a plain-image slide. Findings are written to $work.
@@ -97,7 +108,7 @@ http)
     fi
     exec python3 tools/fuzz/http_fuzz.py "$bin/dicomizer" "$work/slides" --seconds "$seconds" --findings "$work"
     ;;
-*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor|http] [seconds]" >&2; exit 2 ;;
+*) echo "usage: tools/fuzz/run.sh [dicom|ndpi|jpeg|vendor|head|http] [seconds]" >&2; exit 2 ;;
 esac
 cd "$work"
 ./fuzz -max_total_time="$seconds" -max_len=524288 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" corpus
