@@ -47,12 +47,15 @@ struct IIIFValidatorTests {
             let info = try #require(try JSONSerialization.jsonObject(with: Data(buffer: try await client.execute(uri: "/iiif/\(slide.id)/info.json", method: .get).body)) as? [String: Any])
             #expect(info["profile"] as? String == "level1")
             #expect(Set(info["extraFeatures"] as? [String] ?? []).isSuperset(of: ["sizeUpscaling", "regionByPct", "sizeByPct", "sizeByConfinedWh"]))
-            let port = try #require(client.port)
-            // The validator runs in another process: keep this task free to serve it. Its identifier is
-            // ours (the Series Instance UID); its exit status is the number of failed tests.
+            // The validator against `dicomizer serve` with its default options, in a process of its own (it
+            // gives up on a request after 5 s). Its identifier is ours (the Series Instance UID); its exit
+            // status is the number of failed tests.
+            let served = dir.appendingPathComponent("served").path, id = slide.id
             let result = try await TestSupport.offPool {
-                try TestSupport.python([Self.validatorScript, "--server", "127.0.0.1:\(port)", "--prefix", "iiif",
-                                        "--identifier", slide.id, "--version", "3.0", "--level", "1"])
+                try TestSupport.withServeProcess(served) { port in
+                    try TestSupport.python([Self.validatorScript, "--server", "127.0.0.1:\(port)", "--prefix", "iiif",
+                                            "--identifier", id, "--version", "3.0", "--level", "1"])
+                }
             }
             let log = result.stdout + result.stderr
             // Its random-value tests sometimes send a backslash (chr(48...122)): the IIIF route answers 400.

@@ -52,6 +52,67 @@ enum TestSupport {
         }
     }
 
+    struct ServeProcessError: Error, CustomStringConvertible { let description: String }
+
+    /// `dicomizer serve FOLDER` in a process of its own on a free loopback port, killed once `body` returns:
+    /// for clients with short timeouts (the IIIF validator gives up on a request after 5 s). An in-process
+    /// server's handlers wait for Swift's cooperative pool, which other tests' blocking work can hold for
+    /// longer than that on two cores. Blocks: call it off the pool.
+    static func withServeProcess<T>(_ folder: String, _ options: [String] = [], _ body: (Int) throws -> T) throws -> T {
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: dicomizer)
+        process.arguments = ["serve", folder, "--port", String(port), "-q"] + options
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        // It listens once the folder is indexed.
+        let deadline = Date().addingTimeInterval(120)
+        while !accepts(port) {
+            guard process.isRunning else { throw ServeProcessError(description: "dicomizer serve exited (\(process.terminationStatus))") }
+            guard Date() < deadline else { throw ServeProcessError(description: "dicomizer serve did not listen on \(port) in 120 s") }
+            usleep(100_000)
+        }
+        return try body(port)
+    }
+
+    /// A loopback port free now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ServeProcessError(description: "socket: \(errno)") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ServeProcessError(description: "bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether a connection to 127.0.0.1:`port` is accepted.
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
     static func python(_ arguments: [String]) throws -> Result {
         try run("/usr/bin/env", ["python3"] + arguments)
     }
