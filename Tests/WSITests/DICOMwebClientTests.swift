@@ -24,7 +24,7 @@ struct DICOMwebClientTests {
 
     @Test("wsidicom, large_image and dicomweb-client read our DICOMweb routes")
     func realClients() async throws {
-        let root = try Self.studies.get()
+        let root = try await TestSupport.offPool { try Self.studies.get() }
         try await TileServerTests().withServer(root: root.path) { client, _ in
             let port = try #require(client.port)
             // The clients run in another process: keep this task free to serve them.
@@ -45,7 +45,7 @@ struct DICOMwebClientTests {
 
     @Test("QIDO-RS: each filter narrows, lists, ranges, tags, includefield, paging; unknown keys are 400s")
     func qidoMatching() async throws {
-        let root = try Self.studies.get()
+        let root = try await TestSupport.offPool { try Self.studies.get() }
         try await TileServerTests().withServer(root: root.path) { client, service in
             let slides = service.store.slides
             try #require(slides.count == 3)

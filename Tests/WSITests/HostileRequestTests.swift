@@ -20,7 +20,7 @@ struct HostileRequestTests {
         "/api/slides/ID/tiles/0/0/0?format=png",
     ])
     func tokenOnMatchedRoute(_ template: String) async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         try await server.withServer(root: fixture.served, token: "s3cret") { client, service in
             let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
             let sop = try #require(slide.levels[0].files[0].dataSet.string(.sopInstanceUID))
@@ -37,7 +37,7 @@ struct HostileRequestTests {
 
     @Test("HEAD, a NUL in a file name, an empty frame list, and a hostile Host header")
     func smallLeaks() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         try await server.withServer(root: fixture.served) { client, service in
             let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
             let head = try await client.execute(uri: "/api/slides/\(slide.id)/tiles/0/0/0", method: .head)
@@ -60,7 +60,7 @@ struct HostileRequestTests {
 
     @Test("A served file truncated or overwritten while the server runs gives an error status, never a crash")
     func changedFiles() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let root = try TestSupport.temporaryDirectory("changed")
         defer { try? FileManager.default.removeItem(at: root) }
         for name in ["a", "b"] {
@@ -125,14 +125,14 @@ struct HostileRequestTests {
 
     @Test("1,100 idle connections under ulimit -n 1024: a new client is still served, and the slides stay indexed")
     func idleConnectionsPastTheDescriptorLimit() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let run = try await idleRun(fixture.served + "/ours", idle: 1_100, touch: false, ["--idle-timeout", "30", "-q"])
         #expect(run.slides_before == 1 && run.slides_during == 1 && run.slides_after == 1, "\(run.log)")
     }
 
     @Test("A connection with no request in progress is closed after --idle-timeout")
     func idleTimeout() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let run = try await idleRun(fixture.served + "/ours", idle: 40, touch: false, wait: 4, ["--idle-timeout", "1", "-q"])
         #expect(run.closed_after == 40, "\(run.closed_after ?? -1) of 40 closed")
         #expect(run.slides_after == 1)
@@ -140,7 +140,7 @@ struct HostileRequestTests {
 
     @Test("A rescan that cannot open the folder or its files (no descriptors left) keeps the slides indexed")
     func rescanOutOfDescriptors() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let root = try TestSupport.temporaryDirectory("rescan-fds")
         defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("ours").path
@@ -156,7 +156,7 @@ struct HostileRequestTests {
 
     @Test("The HTTP request fuzzer (tools/fuzz/http_fuzz.py, seed 1) finds nothing in 1,500 requests on every route family")
     func httpFuzzer() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let findings = try TestSupport.temporaryDirectory("http-fuzz")
         defer { try? FileManager.default.removeItem(at: findings) }
         let script = TestSupport.repositoryRoot.appendingPathComponent("tools/fuzz/http_fuzz.py").path
@@ -172,7 +172,7 @@ struct HostileRequestTests {
 
     @Test("Issue 19's hostile files beside a good slide: skipped or answered with errors, the server stays up under 512 MiB, the good slide serves")
     func hostileFilesInTheFolder() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let root = try TestSupport.temporaryDirectory("hostile-files")
         defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("slides").path

@@ -111,7 +111,7 @@ struct IIIFValidatorTests {
 
     @Test("Past the budget of decoded pixels: 413 at once; the level the output needs is read, a coarser one when an axis is squeezed")
     func budget() async throws {
-        let served = try Self.limitSlides.get()
+        let served = try await TestSupport.offPool { try Self.limitSlides.get() }
         try await server.withServer(root: served.path) { client, service in
             let (pyramid, flat) = try slides(service)
             func status(_ slide: Slide, _ path: String) async throws -> (Int, Double) {
@@ -167,7 +167,7 @@ struct IIIFValidatorTests {
 
     @Test("The largest request within the budget (64 Mi pixels of level 0 to a 4096-wide PNG) keeps the server under 512 MiB")
     func memory() async throws {
-        let served = try Self.limitSlides.get()
+        let served = try await TestSupport.offPool { try Self.limitSlides.get() }
         try await server.withServer(root: served.path) { client, service in
             let (_, flat) = try slides(service)
             Self.resetPeak()
@@ -184,7 +184,7 @@ struct IIIFValidatorTests {
 
     @Test("Benchmark: full/max PNG of a 5,120 x 3,344 level, before (whole region, one thread, libpng's default) and after")
     func benchmark() async throws {
-        let served = try Self.limitSlides.get()
+        let served = try await TestSupport.offPool { try Self.limitSlides.get() }
         try await server.withServer(root: served.path) { client, service in
             let (pyramid, _) = try slides(service)
             let level = pyramid.levels[1]

@@ -120,7 +120,7 @@ struct OrthancPluginTests {
 
     @Test("Two Orthancs on one PostgreSQL index and one storage folder: a pyramid stored through one is served by the other's plugin")
     func scaleOut() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let dir = try TestSupport.temporaryDirectory("orthanc-scale-out")
         defer { try? FileManager.default.removeItem(at: dir) }
         let database = try await TestSupport.offPool { try PostgreSQL(folder: dir.appendingPathComponent("postgres")) }
@@ -160,7 +160,7 @@ struct OrthancPluginTests {
 
     @Test("Serves what Orthanc stores: ours (STOW-RS, C-STORE), wsidicomizer's and OrthancWSIDicomizer's, byte for byte")
     func servesStoredPyramids() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         let dir = try TestSupport.temporaryDirectory("orthanc-plugin")
         defer { try? FileManager.default.removeItem(at: dir) }
         let needed = try TestSupport.run("/usr/bin/readelf", ["-d", Self.plugin])

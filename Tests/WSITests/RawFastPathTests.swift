@@ -97,8 +97,8 @@ struct RawFastPathTests {
     }
 
     @Test("A tile asked for while the router's answer is awaited, or while the socket takes no more, goes to the router (an embedded channel)")
-    func orderWhileTheRouterWorks() throws {
-        let fixture = try TileServerTests.fixture.get()
+    func orderWhileTheRouterWorks() async throws {
+        let fixture = try await TileServerTests.servedFixture()
         let library = SlideLibrary(root: fixture.served + "/ours")
         library.rescan()
         let service = TileService(store: library)
@@ -146,7 +146,7 @@ struct RawFastPathTests {
 
     @Test("Split heads, bodies, PNG wanted, header case, keep-alive and a closing request: the router's answers, in order")
     func mixedConnection() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         try await server.withServer(root: fixture.served, token: "s3cret") { client, service in
             let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
             let frame = try #require(slide.levels[0].frame(col: 0, row: 0))
@@ -179,7 +179,7 @@ struct RawFastPathTests {
 
     @Test("3,000 pipelined tile requests read only later: every answer, in order, none lost")
     func pipelinedFlood() async throws {
-        let fixture = try TileServerTests.fixture.get()
+        let fixture = try await TileServerTests.servedFixture()
         try await server.withServer(root: fixture.served) { client, service in
             let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
             let level = slide.levels[0]

@@ -18,6 +18,13 @@ struct TileServerTests {
     /// Slides converted once for the suite.
     static let fixture: Result<Fixture, any Error> = Result { try Fixture() }
 
+    /// `fixture`, waited for off Swift's cooperative pool: its first use converts for minutes, and suites
+    /// blocking both of the pool's threads on it would stall every in-process server meanwhile (a client
+    /// then times out).
+    static func servedFixture() async throws -> Fixture {
+        try await TestSupport.offPool { try fixture.get() }
+    }
+
     struct Fixture {
         let root: URL
         let svs: String
@@ -75,7 +82,7 @@ struct TileServerTests {
 
     @Test("Every route over our output and the peers' output")
     func routes() async throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try await Self.servedFixture()
         try await withServer(root: fixture.served) { client, service in
             let slides = service.store.slides
             // Four slides: broken files are skipped and the server keeps going.
@@ -214,7 +221,7 @@ struct TileServerTests {
 
     @Test("The viewer in headless Chromium: slide list, tiles, zoom, pan, scale bar, navigator, URL position")
     func viewerInBrowser() async throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try await Self.servedFixture()
         try await withServer(root: fixture.served) { client, service in
             let slide = try #require(service.store.slides.first { $0.levels[0].files[0].path.contains("/ours/") })
             let port = try #require(client.port)
@@ -231,7 +238,7 @@ struct TileServerTests {
 
     @Test("A bearer token guards the data routes; CORS answers allowed origins")
     func tokenAndCORS() async throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try await Self.servedFixture()
         try await withServer(root: fixture.served, token: "s3cret", cors: ["https://viewer.example"]) { client, service in
             let id = try #require(service.store.slides.first?.id)
             #expect(try await client.execute(uri: "/api/slides", method: .get).status == .unauthorized)
@@ -258,7 +265,7 @@ struct TileServerTests {
             #expect(TileFastPath.tileAddress(other) == nil, "\(other)")
         }
 
-        let fixture = try Self.fixture.get()
+        let fixture = try await Self.servedFixture()
         try await withServer(root: fixture.served, token: "s3cret", cors: ["https://viewer.example"]) { client, service in
             let slide = try #require(service.store.slides.first { $0.levels[0].encoding == .jpeg })
             let frame = try #require(slide.levels[0].frame(col: 1, row: 0))
@@ -379,7 +386,7 @@ struct TileServerTests {
 
     @Test("New and removed slides are picked up without a restart")
     func rescan() async throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try await Self.servedFixture()
         let root = try TestSupport.temporaryDirectory("rescan")
         defer { try? FileManager.default.removeItem(at: root) }
         try await withServer(root: root.path, rescan: .milliseconds(200)) { client, _ in
