@@ -9,8 +9,8 @@ struct RawRequestHead {
     /// The head's length in bytes, through the empty line that ends it.
     var length = 0
     /// `GET`, HTTP/1.1, and no header that changes how the request is framed or the connection handled
-    /// (`Connection` other than `keep-alive`, `Content-Length`, `Transfer-Encoding`, `Expect`, `Upgrade`),
-    /// nor a repeated one of the three below: a request the fast path may answer.
+    /// (`Connection`, `Content-Length`, `Transfer-Encoding`, `Expect`, `Upgrade`), nor a repeated one of
+    /// the three below: a request the fast path may answer.
     var isPlainGet = false
     /// A body follows the head (`Content-Length` other than 0, or `Transfer-Encoding`).
     var hasBody = false
@@ -134,10 +134,7 @@ struct RawRequestHead {
                 case 7 where equalsIgnoringCase(bytes, name, "upgrade"):
                     plain = false
                     head.switchesProtocol = true
-                case 10 where equalsIgnoringCase(bytes, name, "connection"):
-                    // What browsers send says only what HTTP/1.1 does anyway.
-                    if !equalsIgnoringCase(bytes, value, "keep-alive") { plain = false }
-                case 6 where equalsIgnoringCase(bytes, name, "expect"):
+                case 10 where equalsIgnoringCase(bytes, name, "connection"), 6 where equalsIgnoringCase(bytes, name, "expect"):
                     plain = false
                 default:
                     break

@@ -9,8 +9,8 @@ import WSITileService
 /// tiles per second the framework's per-request cost (HTTP type conversion, request context, router,
 /// middleware chain, response writer) is most of the time. Every other request, and any tile request
 /// that is not plainly answerable here (a query string, a PNG wanted, a missing token, an unknown slide
-/// or tile, a `Connection` header other than `keep-alive`, HTTP/1.0), goes on to the router unchanged,
-/// which gives the same answers and errors.
+/// or tile, a `Connection` header, HTTP/1.0), goes on to the router unchanged, which gives the same
+/// answers and errors.
 ///
 /// Most ready tiles are answered before this, from the connection's bytes (`RawTileFastPath`, which
 /// builds its answers here); this handler answers those that came through the decoder (a head split
@@ -100,8 +100,7 @@ final class TileFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// the router answer (it gives the same answer, or the error: a frame that cannot be read here is
     /// left to it).
     private func readyResponse(_ request: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard request.method == .GET, request.version == .http1_1,
-              request.headers[canonicalForm: "connection"].allSatisfy({ $0.lowercased() == "keep-alive" }),
+        guard request.method == .GET, request.version == .http1_1, !request.headers.contains(name: "connection"),
               let (id, level, col, row) = Self.tileAddress(request.uri) else { return nil }
         if let token = settings.token, request.headers.first(name: "authorization") != "Bearer \(token)" { return nil }
         if let accept = request.headers.first(name: "accept"), accept.contains("image/png"), !accept.contains("image/jpeg") { return nil }
