@@ -14,7 +14,7 @@ struct BatchTests {
     }
 
     @Test("A folder with a corrupt slide: the good ones convert and validate, the bad one is reported, a rerun converts nothing new")
-    func folderWithCorruptSlide() throws {
+    func folderWithCorruptSlide() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inputs = dir.appendingPathComponent("in")
@@ -46,7 +46,7 @@ struct BatchTests {
         }
         #expect(byName["gamma.png"]?.warnings?.contains { $0.contains("no row") } == true)
         let alpha = try #require(byName["alpha.svs"])
-        let verdict = try TestSupport.check(alpha.output, source: svs, maxMAD0: 0, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(alpha.output, source: svs, maxMAD0: 0, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         let level0 = try DICOMFile(path: alpha.output + "/level-0.dcm")
         #expect(level0.dataSet.string(.patientID) == "P-1")
@@ -109,7 +109,7 @@ struct BatchTests {
     }
 
     @Test("A batch killed midway leaves no instance that looks complete, and a rerun completes it")
-    func killAndResume() throws {
+    func killAndResume() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inputs = dir.appendingPathComponent("in")
@@ -141,7 +141,7 @@ struct BatchTests {
         // The killed run's temporary files are gone too (OpenSlide scans the whole folder).
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("big").path).filter { $0.contains(".partial") }
         #expect(leftovers.isEmpty, "\(leftovers)")
-        let verdict = try TestSupport.check(out.appendingPathComponent("big").path, source: big, maxMAD0: 3)
+        let verdict = try await TestSupport.check(out.appendingPathComponent("big").path, source: big, maxMAD0: 3)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 

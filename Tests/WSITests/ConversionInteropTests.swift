@@ -50,7 +50,7 @@ struct ConversionInteropTests {
     }
 
     @Test("Aperio SVS with RGB JPEG tiles: level-0 tiles copied byte for byte, all instances valid")
-    func aperioJPEG() throws {
+    func aperioJPEG() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, width: 1500, height: 1100)
@@ -63,7 +63,7 @@ struct ConversionInteropTests {
         #expect(level0.copiedFrames == level0.frames)
         #expect(level0.photometricInterpretation == "RGB")
 
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
         #expect(verdict.mad["level0"] == 0)
@@ -108,7 +108,7 @@ struct ConversionInteropTests {
     }
 
     @Test("--pyramid source: the scanner's 4x levels copied byte for byte, dyadic levels computed below them, all valid")
-    func sourcePyramid() throws {
+    func sourcePyramid() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         // Levels 4000 x 3000 (1x), 1000 x 750 (4x), 250 x 187 (16x); then 125 x 94 computed.
@@ -119,7 +119,7 @@ struct ConversionInteropTests {
         #expect(levels.map { [$0.width, $0.height] } == [[4000, 3000], [1000, 750], [250, 187], [125, 94]])
         #expect(levels.prefix(3).allSatisfy { $0.copiedFrames == $0.frames } && levels[3].copiedFrames == 0)
 
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 4, associated: ["label", "overview", "thumbnail"],
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 4, associated: ["label", "overview", "thumbnail"],
                                             sourcePyramid: true)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
@@ -149,7 +149,7 @@ struct ConversionInteropTests {
     }
 
     @Test("Aperio SVS with YCbCr JPEG tiles re-encoded at quality 90: within JPEG tolerance")
-    func aperioReencoded() throws {
+    func aperioReencoded() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, extra: ["--colors", "ycbcr", "--quality", "95"])
@@ -158,7 +158,7 @@ struct ConversionInteropTests {
         // 1001 x 757 in 256-pixel tiles: 1001, 501, 251 wide.
         #expect(TestSupport.instances(in: out) == ["level-0.dcm", "level-1.dcm", "level-2.dcm"])
         #expect(report.instances.allSatisfy { $0.copiedFrames == 0 && $0.photometricInterpretation == "YBR_FULL_422" && $0.tileWidth == 256 })
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect((verdict.mad["level0"] ?? 99) < 3)
 
@@ -168,7 +168,7 @@ struct ConversionInteropTests {
     }
 
     @Test("Aperio SVS with RGB-coded JPEG tiles re-encoded (--reencode): transcoded in the DCT domain, YCbCr 4:2:0, both lossy steps recorded, valid, within JPEG tolerance")
-    func aperioRGBReencoded() throws {
+    func aperioRGBReencoded() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, width: 1500, height: 1100)
@@ -176,7 +176,7 @@ struct ConversionInteropTests {
         let report = try convert(slide, to: out, ["--reencode", "--no-label", "--no-overview", "--no-thumbnail"])
         #expect(report.instances.map(\.width) == [1500, 750, 375, 188])
         #expect(report.instances.allSatisfy { $0.copiedFrames == 0 && $0.photometricInterpretation == "YBR_FULL_422" && $0.tileWidth == 240 })
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 2, levels: 4)
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 2, levels: 4)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
         // The scanner's JPEG step and ours.
@@ -188,13 +188,13 @@ struct ConversionInteropTests {
         // The same slide through pixels (4:2:2 output, which the transcoder does not make) is no closer to the source.
         let pixels = dir.appendingPathComponent("pixels").path
         _ = try convert(slide, to: pixels, ["--reencode", "--subsampling", "422", "--levels", "1", "--no-label", "--no-overview", "--no-thumbnail"])
-        let pixelVerdict = try TestSupport.check(pixels, source: slide, maxMAD0: 3, levels: 1)
+        let pixelVerdict = try await TestSupport.check(pixels, source: slide, maxMAD0: 3, levels: 1)
         #expect(pixelVerdict.errors.isEmpty, "\(pixelVerdict.errors)")
         #expect((verdict.mad["level0"] ?? 99) <= (pixelVerdict.mad["level0"] ?? 0) + 0.1)
     }
 
     @Test("Generic tiled TIFF with odd dimensions and 256-pixel YCbCr tiles: copied, padded edges, valid")
-    func genericTIFF() throws {
+    func genericTIFF() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("tiff", in: dir, width: 1001, height: 757)
@@ -203,12 +203,12 @@ struct ConversionInteropTests {
         let level0 = try #require(report.instances.first { $0.level == 0 })
         #expect(level0.copiedFrames == 12 && level0.photometricInterpretation == "YBR_FULL_422")
         #expect(report.instances.map(\.width) == [1001, 501, 251])
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 3)
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, levels: 3)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
     @Test("Philips TIFF: read directly, level-0 tiles copied byte for byte, sparse tiles as background, the levels' true sizes, label from the XML, scanner metadata carried over, all valid")
-    func philipsTIFF() throws {
+    func philipsTIFF() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         // 10 x 5 tiles of 256 (the slide rounded up to 2560 x 1280); the right half of the last row left out.
@@ -236,7 +236,7 @@ struct ConversionInteropTests {
         #expect(try DICOMFile(path: out + "/label.dcm").dataSet.strings(.barcodeValue) == ["PH-2026-0042"])
         let spacing = dicom.pixelSpacing
         #expect(spacing == [0.00025, 0.00025])
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["label", "overview"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["label", "overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
 
         // The scanner's levels kept: their directories are rounded up to whole tiles (1536 x 768 for level 1),
@@ -246,13 +246,13 @@ struct ConversionInteropTests {
         let keptLevels = volumes(keptReport)
         #expect(keptLevels.map { [$0.width, $0.height] } == levels.map { [$0.width, $0.height] })
         #expect(keptLevels.map(\.copiedFrames) == [45, 13, 5, 2, 1])
-        let keptVerdict = try TestSupport.check(kept, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 5, associated: ["label", "overview"],
+        let keptVerdict = try await TestSupport.check(kept, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 5, associated: ["label", "overview"],
                                                 sourcePyramid: true)
         #expect(keptVerdict.errors.isEmpty, "\(keptVerdict.errors)")
     }
 
     @Test("Leica SCN: the main image read directly where the XML places it, level-0 tiles copied byte for byte, equal to OpenSlide's reading of its region of the collection, macro and metadata carried over, all valid")
-    func leicaSCN() throws {
+    func leicaSCN() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         // A 3000 x 2200 main image 300 x 200 pixels in from the corner of a 3600 x 2600 collection; 4x levels.
@@ -273,7 +273,7 @@ struct ConversionInteropTests {
         #expect(dicom.dataSet.strings(.containerIdentifier) == ["SYNTHETIC"])
         let spacing = dicom.pixelSpacing
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["overview"], sourceOffset: (300, 200))
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, levels: 5, associated: ["overview"], sourceOffset: (300, 200))
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
 
         // The scanner's 4x level kept as it is, the dyadic levels computed below it.
@@ -285,7 +285,7 @@ struct ConversionInteropTests {
     }
 
     @Test("Aperio SVS with JPEG 2000 tiles: codestreams copied, labelled YBR_ICT and JPEG 2000")
-    func aperioJPEG2000() throws {
+    func aperioJPEG2000() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs-jp2k", in: dir, width: 1001, height: 757)
@@ -294,12 +294,12 @@ struct ConversionInteropTests {
         let level0 = try #require(report.instances.first { $0.level == 0 })
         #expect(level0.copiedFrames == level0.frames)
         #expect(level0.transferSyntax == TransferSyntax.jpeg2000.rawValue && level0.photometricInterpretation == "YBR_ICT")
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4, associated: ["label", "overview"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4, associated: ["label", "overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
     @Test("Uncompressed tiled TIFF to lossless JPEG 2000 and to uncompressed DICOM: pixels exact")
-    func uncompressedTIFF() throws {
+    func uncompressedTIFF() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("tiff-raw", in: dir, width: 700, height: 530)
@@ -307,24 +307,24 @@ struct ConversionInteropTests {
             let out = dir.appendingPathComponent("out-\(compression)").path
             let report = try convert(slide, to: out, ["--compression", compression])
             #expect(report.instances.first?.transferSyntax == (compression == "none" ? TransferSyntax.explicitVRLittleEndian : .jpeg2000Lossless).rawValue)
-            let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 3)
+            let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, maxMAD1: 0, levels: 3)
             #expect(verdict.errors.isEmpty, "\(compression): \(verdict.errors)")
         }
     }
 
     @Test("Plain PNG, JPEG and stripped TIFF images become pyramids", arguments: ["png", "jpeg", "tiff-strip"])
-    func plainImages(kind: String) throws {
+    func plainImages(kind: String) async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide(kind, in: dir, width: 600, height: 450)
         let out = dir.appendingPathComponent("out").path
         _ = try convert(slide, to: out)
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, levels: 3)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
     @Test("Extended Offset Table instances open in OpenSlide and wsidicom")
-    func extendedOffsetTable() throws {
+    func extendedOffsetTable() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir)
@@ -333,12 +333,12 @@ struct ConversionInteropTests {
         #expect(report.instances.first { $0.level == 0 }?.extendedOffsetTable == true)
         let dicom = try DICOMFile(path: out + "/level-0.dcm")
         #expect(dicom.dataSet.bytes(.extendedOffsetTable)?.count == dicom.numberOfFrames * 8)
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4)
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0, levels: 4)
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
     @Test("The slide goes through OpenSlide too (--reader openslide)")
-    func openSlideReader() throws {
+    func openSlideReader() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir)
@@ -349,11 +349,11 @@ struct ConversionInteropTests {
         // OpenSlide's tile size (240) is kept: 1001, 501, 251, 126 wide.
         #expect(report.instances.map(\.kind).sorted() == ["label", "overview", "thumbnail", "volume", "volume", "volume", "volume"])
         #expect(report.instances.filter { $0.kind == "volume" }.allSatisfy { $0.tileWidth == 240 })
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
     @Test("3DHistech MRXS through OpenSlide: overlapping camera images off the grid, an unscanned corner as background, label, macro and thumbnail, pixel size, all valid")
-    func mirax() throws {
+    func mirax() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("mrxs", in: dir, name: "slide.mrxs", width: 2000, height: 1500, extra: ["--mpp", "0.5"])
@@ -372,13 +372,13 @@ struct ConversionInteropTests {
         // The unscanned top-left camera positions are transparent in OpenSlide: background (white) in the frames.
         let corner = try JPEGDecoder().decode(try dicom.frame(0))
         #expect(corner.pixels.prefix(3 * 64).allSatisfy { $0 >= 250 }, "the unscanned corner is not background")
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
     }
 
     @Test("Ventana BIF through OpenSlide: overlapping level-0 tiles at fractional positions, macro and thumbnail, pixel size, all valid")
-    func ventana() throws {
+    func ventana() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("bif", in: dir, width: 2000, height: 1500, extra: ["--mpp", "0.5"])
@@ -395,14 +395,14 @@ struct ConversionInteropTests {
         #expect(dicom.dataSet.strings(.containerIdentifier) == ["SYNTHETIC"])
         let spacing = dicom.pixelSpacing
         #expect(spacing.map { $0.map { ($0 * 1e7).rounded() / 1e7 } } == [0.0005, 0.0005])
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, levels: levels.count, associated: ["overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
     }
 
     @Test("Hamamatsu NDPI and VMS (level-0 frames cut from the scanner's JPEG): pixels match, pixel size, history and macro carried over, all valid",
           arguments: ["ndpi", "vms"])
-    func hamamatsu(kind: String) throws {
+    func hamamatsu(kind: String) async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide(kind, in: dir, name: "slide.\(kind)", width: 2048, height: 1504, extra: ["--mpp", "0.5"])
@@ -426,13 +426,13 @@ struct ConversionInteropTests {
         #expect(level1.dataSet.strings(.lossyImageCompressionMethod) == ["ISO_10918_1", "ISO_10918_1"])
 
         // Copied frames hold the scanner's own pixels (only chroma upsampling at interval edges differs).
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 0.1, levels: 3, associated: ["overview"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 0.1, levels: 3, associated: ["overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.count == 4 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
     }
 
     @Test("A VMS of several focal planes goes through OpenSlide, and the report says why")
-    func vmsThroughOpenSlide() throws {
+    func vmsThroughOpenSlide() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("vms", in: dir, name: "slide.vms", width: 1024, height: 752)
@@ -443,19 +443,19 @@ struct ConversionInteropTests {
         #expect(report.format == "OpenSlide (hamamatsu)")
         #expect(report.warnings.contains { $0.contains("direct VMS reader refused") && $0.contains("NoLayers") }, "\(report.warnings)")
         #expect(volumes(report).allSatisfy { $0.copiedFrames == 0 })
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, associated: ["overview"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, associated: ["overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 
     @Test("NDPI re-encoded (--reencode): level 0 decoded from rectangles of restart intervals, valid, pixels within JPEG tolerance")
-    func ndpiReencoded() throws {
+    func ndpiReencoded() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("ndpi", in: dir, name: "slide.ndpi", width: 2000, height: 1500)
         let out = dir.appendingPathComponent("out").path
         let report = try convert(slide, to: out, ["--reencode"])
         #expect(report.instances.allSatisfy { $0.copiedFrames == 0 })
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["overview"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 3, levels: 4, associated: ["overview"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 }

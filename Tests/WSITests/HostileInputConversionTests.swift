@@ -138,7 +138,7 @@ struct HostileInputConversionTests {
 
     @Test("Pixel sizes no microscope gives, a 160-character file name with a backslash and hostile --metadata text give valid DICOM",
           arguments: ["inf", "1e-30"])
-    func valuesOutOfRange(mpp: String) throws {
+    func valuesOutOfRange(mpp: String) async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let name = String(repeating: "n", count: 100) + "\\back" + String(repeating: "é", count: 25) + "slash.svs"
@@ -163,12 +163,12 @@ struct HostileInputConversionTests {
         }
         let spacing = try #require(level0.pixelSpacing)
         #expect(spacing.allSatisfy { $0.isFinite && $0 > 0 }, "\(spacing)")
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 }, "dciodvfy: \(verdict.dciodvfy_errors)")
     }
 
     @Test("A batch metadata CSV: a UID that is none is refused naming its row and column; long text with backslashes gives valid DICOM")
-    func metadataCSV() throws {
+    func metadataCSV() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, name: "s1.svs")
@@ -183,7 +183,7 @@ struct HostileInputConversionTests {
         let out = dir.appendingPathComponent("out").path
         let result = try TestSupport.run(TestSupport.dicomizer, ["batch", slide, "-o", out, "--metadata-csv", good.path])
         #expect(result.status == 0, "\(result.stderr)")
-        let verdict = try TestSupport.check(out + "/s1", source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out + "/s1", source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.dciodvfy_errors.count == 7 && verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 }, "dciodvfy: \(verdict.dciodvfy_errors)")
     }
 
@@ -191,7 +191,7 @@ struct HostileInputConversionTests {
 
     @Test("Aperio tiles coded in RGB with no Adobe marker and ids 1, 2, 3 keep their colours (the TIFF's RGB is trusted)",
           arguments: [[String](), ["--reencode"]])
-    func aperioRGBWithoutMarker(extra: [String]) throws {
+    func aperioRGBWithoutMarker(extra: [String]) async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let slide = try TestSupport.makeSlide("svs", in: dir, extra: ["--aperio-rgb-quirk"])
@@ -202,7 +202,7 @@ struct HostileInputConversionTests {
         #expect(result.status == 0, "\(result.stderr)")
         let level0 = try DICOMFile(path: out + "/level-0.dcm")
         #expect(level0.dataSet.string(.photometricInterpretation) == (extra.isEmpty ? "RGB" : "YBR_FULL_422"))
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: extra.isEmpty ? 1 : 3, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: extra.isEmpty ? 1 : 3, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 })
     }
@@ -373,7 +373,7 @@ struct HostileInputConversionTests {
     }
 
     @Test("A small level whose exact ratio is far from a power of two keeps a spacing wsidicom takes, as close to the true size as that allows")
-    func smallLevelsStayReadable() throws {
+    func smallLevelsStayReadable() async throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         // 1001 x 757 in 240-pixel tiles: level 3 is 126 x 95, and 1001 / 126 is 2^2.990.
@@ -388,7 +388,7 @@ struct HostileInputConversionTests {
                 #expect(abs(log2(ratio) - log2(ratio).rounded()) <= 0.0091, "spacing ratio \(ratio)")
             }
         }
-        let verdict = try TestSupport.check(out, source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
+        let verdict = try await TestSupport.check(out, source: slide, maxMAD0: 1, associated: ["label", "overview", "thumbnail"])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
     }
 }

@@ -18,7 +18,7 @@ struct RealFileTests {
 
     @Test("A real Aperio SVS (also under an emoji name) and a generic tiled TIFF convert to instances every reader takes, with the source's pixels",
           arguments: ["small.svs", "😐.svs", "boxes.tiff"])
-    func converts(_ name: String) throws {
+    func converts(_ name: String) async throws {
         let source = try fixture(name)
         let dir = try TestSupport.temporaryDirectory("real")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -27,7 +27,7 @@ struct RealFileTests {
         try #require(result.status == 0, "\(result.stderr)")
         let isSVS = name.hasSuffix(".svs")
         // The SVS's JPEG tile is copied as it is (lossless); the TIFF's Deflate tiles are encoded as JPEG.
-        let verdict = try TestSupport.check(out, source: source, maxMAD0: isSVS ? 0 : 3, maxMAD1: 4,
+        let verdict = try await TestSupport.check(out, source: source, maxMAD0: isSVS ? 0 : 3, maxMAD1: 4,
                                             associated: isSVS ? ["thumbnail"] : [])
         #expect(verdict.errors.isEmpty, "\(verdict.errors)")
         #expect(verdict.dciodvfy_errors.values.allSatisfy { $0 == 0 }, "\(verdict.dciodvfy_errors)")

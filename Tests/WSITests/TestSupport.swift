@@ -167,13 +167,14 @@ struct InteropVerdict: Decodable {
 
 extension TestSupport {
     static func check(_ folder: String, source: String, maxMAD0: Double, maxMAD1: Double = 3, levels: Int? = nil,
-                      associated: [String] = [], sourcePyramid: Bool = false, sourceOffset: (x: Int, y: Int)? = nil) throws -> InteropVerdict {
+                      associated: [String] = [], sourcePyramid: Bool = false, sourceOffset: (x: Int, y: Int)? = nil) async throws -> InteropVerdict {
         var arguments = [checker, folder, source, "--max-mad0", String(maxMAD0), "--max-mad1", String(maxMAD1)]
         if sourcePyramid { arguments.append("--source-pyramid") }
         if let sourceOffset { arguments += ["--source-offset", "\(sourceOffset.x),\(sourceOffset.y)"] }
         if let levels { arguments += ["--levels", String(levels)] }
         if !associated.isEmpty { arguments += ["--associated", associated.joined(separator: ",")] }
-        let result = try python(arguments)
+        // Minutes on a busy machine: off the cooperative pool, which the in-process servers need.
+        let result = try await offPool { [arguments] in try python(arguments) }
         guard let line = result.stdout.split(separator: "\n").last, let data = line.data(using: .utf8),
               let verdict = try? JSONDecoder().decode(InteropVerdict.self, from: data) else {
             Issue.record("interop checker failed (status \(result.status)): \(result.stdout)\n\(result.stderr)")
